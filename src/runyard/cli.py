@@ -1,0 +1,103 @@
+"""The ``runyard`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runyard.settings import ResolvedSettings, Settings
+
+
+def _settings(args: argparse.Namespace) -> ResolvedSettings:
+    return Settings(root_dir=args.dir, store_url=args.store_url).resolved()
+
+
+def _open_store(settings: ResolvedSettings) -> object:
+    from runyard.replay import catch_up
+    from runyard.store import Store
+
+    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
+    for result in catch_up(settings.root_dir, store):
+        if result.applied:
+            print(f"runyard: ingested {result.applied} records left in {result.path}", file=sys.stderr)
+    return store
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from runyard.replay import find_run_logs, replay
+    from runyard.store import Store
+
+    settings = _settings(args)
+    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
+    paths = [Path(p) for p in args.paths] or [settings.runs_dir]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"runyard sync: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    failed = 0
+    total = 0
+    try:
+        for path in find_run_logs(paths):
+            result = replay(path, store, force=args.force)
+            total += 1
+            if result.error:
+                failed += 1
+                print(f"{path}: {result.error}", file=sys.stderr)
+            elif result.applied:
+                print(f"{path}: ingested {result.applied} records (up to #{result.last_seq})")
+    finally:
+        store.close()
+    print(f"runyard sync: {total} run log(s) checked, {failed} failed; store {settings.store_url}")
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from runyard.demo import main as demo_main
+
+    return demo_main(root_dir=args.dir, steps=args.steps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runyard", description="runyard: self-hosted experiment tracking")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dir", default=None, help="runyard data folder (default ./runyard or $RUNYARD_DIR)")
+        p.add_argument("--store-url", default=None, help="store URL (default: the SQLite file in --dir)")
+
+    p_sync = sub.add_parser("sync", help="ingest run logs (offline runs, or runs whose process died)")
+    p_sync.add_argument("paths", nargs="*", help="run log files, run folders or a runyard folder")
+    p_sync.add_argument("--force", action="store_true", help="re-read logs already marked as synced")
+    common(p_sync)
+    p_sync.set_defaults(func=cmd_sync)
+
+    p_demo = sub.add_parser("demo", help="train a small model over a few settings and log it")
+    p_demo.add_argument("--steps", type=int, default=300, help="training steps per run")
+    common(p_demo)
+    p_demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from runyard import __version__
+
+    return f"runyard {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``runyard`` console script."""
+    args = build_parser().parse_args(argv)
+    from runyard.errors import Error
+
+    try:
+        return int(args.func(args))
+    except Error as exc:
+        print(f"runyard: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

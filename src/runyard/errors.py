@@ -1,0 +1,44 @@
+"""The one exception tree of runyard.
+
+::
+
+    Error                      base of everything runyard raises on purpose
+    ├── UsageError             the API was called in a way it cannot honour (say what to do instead)
+    │   └── ConfigError        a config key was changed without ``allow_val_change``
+    ├── ResumeError            ``init(resume=...)`` could not be honoured
+    ├── RunLogError            a run log is unreadable beyond a torn last record
+    └── StoreError             the store could not be opened or written
+        └── IngestGapError     records arrived out of sequence for a session
+
+Background I/O never raises into the training loop: it retries, counts, warns once and reports at ``finish()``.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of every error runyard raises on purpose."""
+
+
+class UsageError(Error):
+    """The API was called in a way it cannot honour."""
+
+
+class ConfigError(UsageError):
+    """A config key was changed to a different value without ``allow_val_change=True``."""
+
+
+class ResumeError(UsageError):
+    """``init(resume=...)`` could not be honoured (the run is missing, or exists when it must not)."""
+
+
+class RunLogError(Error):
+    """A run log file is damaged beyond a torn last record."""
+
+
+class StoreError(Error):
+    """The store could not be opened, migrated or written."""
+
+
+class IngestGapError(StoreError):
+    """A batch of records skipped sequence numbers; ingesting it would silently lose data."""

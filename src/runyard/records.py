@@ -1,0 +1,118 @@
+"""The records a run log holds: the contract between the SDK, the sinks and the store.
+
+A run log is a sequence of framed records (see :mod:`runyard.runlog.framing`). Each record is the msgpack
+encoding of a three-item list ``[seq, kind, body]``:
+
+``seq``
+    1, 2, 3, ... within one *session* (one ``init()`` .. ``finish()`` of one process). Ingestion is idempotent
+    on ``(session, seq)``: a record whose seq the store has already applied is skipped, never applied twice.
+``kind``
+    one of the ``KIND_*`` strings below.
+``body``
+    a dict whose shape depends on the kind (the ``*Body`` TypedDicts below).
+
+A session's first record is always ``start``; a session ends with ``exit`` (a session without one belongs to a
+process that died, and its run reads ``crashed`` once its heartbeat is older than the crash timeout).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+KIND_START = "start"
+KIND_ROW = "row"
+KIND_CONFIG = "config"
+KIND_SUMMARY = "summary"
+KIND_METRIC = "metric"
+KIND_META = "meta"
+KIND_HEARTBEAT = "hb"
+KIND_EXIT = "exit"
+
+KINDS = frozenset({KIND_START, KIND_ROW, KIND_CONFIG, KIND_SUMMARY, KIND_METRIC, KIND_META, KIND_HEARTBEAT, KIND_EXIT})
+
+STATE_RUNNING = "running"
+STATE_FINISHED = "finished"
+STATE_FAILED = "failed"
+STATE_KILLED = "killed"
+STATE_CRASHED = "crashed"
+
+Record = list[Any]
+"""``[seq: int, kind: str, body: dict]``."""
+
+
+class StartBody(TypedDict):
+    """Opens a session. ``resumed`` sessions continue an existing run; others create it."""
+
+    session: str  # unique id of this session (one process's init..finish)
+    run_id: str
+    project: str
+    entity: str
+    name: str
+    notes: str | None
+    tags: list[str]
+    group: str | None
+    job_type: str | None
+    config: dict[str, Any]  # the full config at init
+    created_at: float  # unix seconds: when the run was first created (kept on resume)
+    started_at: float  # unix seconds: when this session started
+    resumed: bool
+    start_step: int  # the step this session starts at
+    runtime_offset: float  # seconds of runtime accumulated by earlier sessions
+    host: str
+    pid: int
+    username: str
+    program: str
+    mode: str  # "online" | "offline"
+
+
+# KIND_ROW body: one committed history row. Keys are the user's keys, values already normalised to
+# int/float/bool/str/None/list/dict (nested dicts are kept nested; the store flattens them to "a.b" series
+# keys and nests them in the summary). Always carries "_step" (int), "_runtime" (float seconds since the run
+# started, across resumes) and "_timestamp" (unix seconds).
+RowBody = dict[str, Any]
+
+
+class ConfigBody(TypedDict):
+    """Keys set (or changed) in the config; values may be nested dicts. ``del`` lists removed keys."""
+
+    set: dict[str, Any]
+    delete: list[str]
+
+
+class SummaryBody(TypedDict):
+    """Explicit summary writes (``run.summary[k] = v``) that override the last logged value."""
+
+    set: dict[str, Any]
+    delete: list[str]
+
+
+class MetricBody(TypedDict):
+    """One ``define_metric`` definition, already merged with any earlier one of the same name."""
+
+    name: str  # a metric key, or a suffix glob such as "train/*" or "*"
+    step_metric: str | None
+    step_sync: bool | None
+    hidden: bool | None
+    summary: list[str] | None  # subset of min, max, mean, first, last, copy, none
+    goal: str | None  # "minimize" | "maximize"
+
+
+class MetaBody(TypedDict, total=False):
+    """Run properties changed after init."""
+
+    name: str
+    notes: str | None
+    tags: list[str]
+    group: str | None
+    job_type: str | None
+
+
+class HeartbeatBody(TypedDict):
+    t: float
+
+
+class ExitBody(TypedDict):
+    exit_code: int
+    state: str  # finished | failed | killed
+    t: float  # unix seconds at exit
+    runtime: float  # the run's total runtime in seconds

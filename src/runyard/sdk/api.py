@@ -1,0 +1,86 @@
+"""Module-level functions: ``runyard.log``, ``runyard.finish`` and friends act on the active run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runyard.errors import Error, UsageError
+from runyard.sdk import lifecycle
+from runyard.sdk.metrics import Metric
+from runyard.sdk.run import Run
+
+
+def _require(what: str) -> Run:
+    run = lifecycle.active_run()
+    if run is None:
+        raise Error(f"You must call runyard.init() before runyard.{what}()")
+    return run
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """Log to the active run; see :meth:`Run.log`."""
+    _require("log").log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the active run, if any; see :meth:`Run.finish`."""
+    run = lifecycle.active_run()
+    if run is not None:
+        run.finish(exit_code=exit_code)
+
+
+def define_metric(
+    name: str,
+    step_metric: str | Metric | None = None,
+    step_sync: bool | None = None,
+    hidden: bool | None = None,
+    summary: str | None = None,
+    goal: str | None = None,
+    overwrite: bool | None = None,
+) -> Metric:
+    """Define a metric of the active run; see :meth:`Run.define_metric`."""
+    return _require("define_metric").define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+
+
+def login(key: str | None = None, host: str | None = None, relogin: bool | None = None, **kwargs: Any) -> bool:
+    """Accepted for wandb compatibility. The embedded store needs no login; returns True."""
+    return True
+
+
+def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
+    """Accepted for wandb compatibility: a no-op until gradient and parameter histograms are supported."""
+    run = lifecycle.active_run()
+    if run is None:
+        raise Error("You must call runyard.init() before runyard.watch()")
+
+
+def unwatch(models: Any = None) -> None:
+    """Accepted for wandb compatibility."""
+
+
+class PreInit:
+    """What ``runyard.config`` / ``runyard.summary`` are before ``init()``: any use says to call init first."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"You must call runyard.init() before using runyard.{self._name}")
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __iter__ = __len__ = _fail
+    update = keys = items = values = get = _fail
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        return self._fail()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._fail()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<runyard.{self._name} before init()>"

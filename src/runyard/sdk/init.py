@@ -1,0 +1,317 @@
+"""``runyard.init``: start (or resume) a run."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from runyard import records as R
+from runyard.errors import ResumeError, UsageError
+from runyard.runlog import RunLogWriter
+from runyard.sdk import lifecycle
+from runyard.sdk.config import load_config_source
+from runyard.sdk.names import new_run_id, new_run_name, new_session_id
+from runyard.sdk.run import Run
+from runyard.settings import ResolvedSettings, Settings, init_params_from_env, resume_flag
+
+_REINIT = ("return_previous", "finish_previous", "create_new", "default")
+# wandb.init keyword arguments runyard accepts without acting on them (yet).
+_ACCEPTED = frozenset(
+    {
+        "anonymous", "save_code", "magic", "monitor_gym", "sync_tensorboard", "fork_from", "resume_from",
+        "force", "tensorboard", "config_exclude_keys", "config_include_keys",
+    }
+)  # fmt: skip
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "local"
+
+
+def _program() -> str:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.basename(path) if path else (sys.argv[0] if sys.argv and sys.argv[0] else "<python>")
+
+
+def _tags(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    if isinstance(value, Iterable):
+        return [str(t) for t in value]
+    raise UsageError(f"tags must be a list of strings; got {type(value).__name__}")
+
+
+def _filter_keys(
+    config: dict[str, Any], include: Sequence[str] | None, exclude: Sequence[str] | None
+) -> dict[str, Any]:
+    if include is not None and exclude is not None:
+        raise UsageError("pass config_include_keys or config_exclude_keys, not both")
+    if include is not None:
+        return {k: v for k, v in config.items() if k in set(include)}
+    if exclude is not None:
+        return {k: v for k, v in config.items() if k not in set(exclude)}
+    return config
+
+
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    name: str | None = None,
+    id: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: Any = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    mode: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    resume: bool | str | None = None,
+    reinit: bool | str | None = None,
+    allow_val_change: bool | None = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Run:
+    """Start a run that records to the embedded store (or, offline, to a run log only).
+
+    Args:
+        project: the project the run belongs to; ``"Uncategorized"`` when none is given.
+        entity: the user or team that owns the project; the OS user by default.
+        name: display name; a readable one is generated when omitted.
+        id: unique id of the run within the project; needed to resume a run.
+        notes: a description of the run.
+        tags: labels for the run.
+        config: hyperparameters: a dict, ``argparse.Namespace``, dataclass, pydantic model, mapping or the path
+            of a YAML file.
+        group: groups runs together (e.g. the workers of one distributed job).
+        job_type: the kind of run, e.g. ``"train"`` or ``"eval"``.
+        mode: ``"online"`` (default), ``"offline"`` or ``"disabled"``.
+        dir: the folder that holds runyard's data (the ``runyard/`` folder is made inside it).
+        resume: ``"allow"``, ``"must"``, ``"never"``, ``"auto"`` (or True), as in W&B.
+        reinit: what to do when this process already has an active run: ``"return_previous"`` (default),
+            ``"finish_previous"`` or ``"create_new"``. True means finish_previous.
+        allow_val_change: allow config keys to change value after they are set.
+        config_exclude_keys: config keys to leave out.
+        config_include_keys: the only config keys to keep.
+        settings: a :class:`runyard.Settings` (or dict) for everything else.
+
+    Returns:
+        The :class:`Run`; also available as ``runyard.run`` until it finishes.
+
+    Raises:
+        runyard.errors.ResumeError: ``resume`` cannot be honoured.
+        runyard.errors.UsageError: an argument is invalid; the message says which and why.
+    """
+    unknown = sorted(k for k in kwargs if k not in _ACCEPTED)
+    if unknown:
+        warnings.warn(
+            f"runyard.init: ignoring unsupported argument(s) {', '.join(unknown)}",
+            UserWarning,
+            stacklevel=2,
+        )
+    if settings is None:
+        settings = Settings()
+    elif isinstance(settings, dict):
+        settings = Settings(**settings)
+    elif not isinstance(settings, Settings):
+        settings = Settings(**{k: getattr(settings, k) for k in dir_(settings) if not k.startswith("_")})
+    env = init_params_from_env()
+    if mode is not None:
+        settings.mode = mode
+    if dir is not None:
+        settings.root_dir = os.path.join(os.fspath(dir), "runyard")
+    resolved = settings.resolved()
+
+    reinit_mode = _reinit_mode(reinit)
+    previous = lifecycle.active_run()
+    if previous is not None:
+        if reinit_mode == "return_previous":
+            return previous
+        if reinit_mode == "finish_previous":
+            previous.finish()
+
+    project = project or env.get("project") or "Uncategorized"
+    entity = entity or env.get("entity") or _username()
+    notes = notes if notes is not None else env.get("notes")
+    group = group if group is not None else env.get("group")
+    job_type = job_type if job_type is not None else env.get("job_type")
+    tag_list = _tags(tags if tags is not None else env.get("tags"))
+    resume_mode = resume_flag(resume if resume is not None else env.get("resume"))
+    run_id = id or env.get("id")
+    if run_id is None and resume_mode == "auto":
+        found = lifecycle.read_resume_file(resolved.root_dir)
+        if found and found.get("project", project) == project:
+            run_id = found["run_id"]
+    if run_id is not None:
+        run_id = str(run_id)
+        if not run_id or any(c in run_id for c in "/\\:") or run_id.startswith("."):
+            raise UsageError(f"run id {run_id!r} is invalid: use letters, digits, '-' and '_' only")
+    if resume_mode == "must" and run_id is None:
+        raise ResumeError("resume='must' needs the id of the run to resume: pass init(id=..., resume='must')")
+
+    init_config = _filter_keys(load_config_source(config), config_include_keys, config_exclude_keys)
+
+    if resolved.mode == "disabled":
+        return _start_disabled(resolved, project, entity, name, notes, tag_list, group, job_type, init_config, run_id)
+
+    state = None
+    sink = None
+    if run_id is not None and resolved.mode == "online":
+        from runyard.sinks import LocalSink
+
+        sink = LocalSink(resolved.store_url, resolved.crash_timeout)
+        state = sink.resume_state(entity, project, run_id)
+        if state is not None and resume_mode in (None, "never"):
+            raise ResumeError(
+                f"run {run_id!r} already exists in project {entity}/{project}. Pass resume='allow' (or 'must') "
+                "to continue it, or choose another id."
+            )
+        if state is None and resume_mode == "must":
+            raise ResumeError(
+                f"resume='must' but run {run_id!r} does not exist in project {entity}/{project}; "
+                "check the id and project, or use resume='allow' to create it."
+            )
+    elif resume_mode == "must" and resolved.mode == "offline":
+        raise ResumeError("resume='must' needs the store; resume online, or sync the offline run first")
+
+    run_id = run_id or new_run_id()
+    session = new_session_id()
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    prefix = "offline-run" if resolved.mode == "offline" else "run"
+    folder = resolved.runs_dir / f"{prefix}-{stamp}-{run_id}"
+    writer = RunLogWriter(folder / f"{session}.rylog")
+
+    resumed = state is not None
+    run = Run(
+        settings=resolved,
+        run_id=run_id,
+        project=project,
+        entity=entity,
+        name=name or (state.name if state else None) or env.get("name") or new_run_name(),
+        notes=notes if notes is not None else (state.notes if state else None),
+        tags=tag_list or (list(state.tags) if state else []),
+        group=group if group is not None else (state.group if state else None),
+        job_type=job_type if job_type is not None else (state.job_type if state else None),
+        session=session,
+        folder=folder,
+        writer=writer,
+        start_step=state.next_step if state else 0,
+        runtime_offset=state.runtime if state else 0.0,
+        created_at=state.created_at if state else None,
+        resumed=resumed,
+        allow_val_change=bool(allow_val_change),
+        summary=dict(state.summary) if state else None,
+        summary_state=dict(state.summary_state) if state else None,
+        metrics=list(state.metrics) if state else None,
+    )
+    if state is not None:
+        run.config._items.update(state.config)
+    # Resumed runs keep their config; init's config merges on top under the usual rules.
+    if init_config:
+        if state is not None:
+            run.config._apply(init_config, bool(allow_val_change))
+        else:
+            run.config._items.update(run.config._config_values(init_config))
+    body: R.StartBody = {
+        "session": session,
+        "run_id": run_id,
+        "project": project,
+        "entity": entity,
+        "name": run.name,
+        "notes": run.notes,
+        "tags": list(run.tags),
+        "group": run.group,
+        "job_type": run.job_type,
+        "config": run.config.as_dict(),
+        "created_at": run._created_at,
+        "started_at": run.start_time,
+        "resumed": resumed,
+        "start_step": run.step,
+        "runtime_offset": run._runtime_offset,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "username": _username(),
+        "program": _program(),
+        "mode": resolved.mode,
+    }
+    with run._lock:
+        run._write(R.KIND_START, body)
+
+    if sink is not None:
+        sink.close()
+    if resolved.mode == "online":
+        from runyard.sinks.process import IngesterProcess
+
+        run._ingester = IngesterProcess(writer.path, session, resolved)
+
+    lifecycle.install_hooks()
+    if previous is None or reinit_mode != "create_new":
+        lifecycle.set_active(run)
+    if lifecycle.in_multiprocessing_child():
+        lifecycle.register_child_finalizer(run)
+    if resume_mode == "auto":
+        lifecycle.write_resume_file(run)
+    if not resolved.silent:
+        verb = "resuming" if resumed else "starting"
+        where = f"offline, run log {writer.path}" if resolved.mode == "offline" else f"store {resolved.root_dir}"
+        print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
+    return run
+
+
+def dir_(obj: Any) -> list[str]:
+    return [k for k in vars(obj)] if hasattr(obj, "__dict__") else []
+
+
+def _reinit_mode(reinit: bool | str | None) -> str:
+    if reinit is None or reinit is False:
+        return "return_previous"
+    if reinit is True:
+        return "finish_previous"
+    if isinstance(reinit, str) and reinit in _REINIT:
+        return "return_previous" if reinit == "default" else reinit
+    raise UsageError(f"reinit must be one of {', '.join(_REINIT)}, True or False; got {reinit!r}")
+
+
+def _start_disabled(
+    settings: ResolvedSettings,
+    project: str,
+    entity: str,
+    name: str | None,
+    notes: str | None,
+    tags: list[str],
+    group: str | None,
+    job_type: str | None,
+    config: dict[str, Any],
+    run_id: str | None,
+) -> Run:
+    run = Run(
+        settings=settings,
+        run_id=run_id or new_run_id(),
+        project=project,
+        entity=entity,
+        name=name or "disabled-run",
+        notes=notes,
+        tags=tags,
+        group=group,
+        job_type=job_type,
+        session=new_session_id(),
+        folder=None,
+        writer=None,
+    )
+    run.config._items.update(run.config._config_values(config))
+    lifecycle.install_hooks()
+    lifecycle.set_active(run)
+    return run

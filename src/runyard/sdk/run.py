@@ -1,0 +1,452 @@
+"""``Run``: one run of a training script, as ``wandb.Run``.
+
+Everything a call does in the caller's thread is cheap: validate, assign the step, fold the summary, and append
+one framed record to the run log. The store is written by the background ingester (see
+:mod:`runyard.sinks.ingester`), never on this path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zlib import crc32 as _crc32
+
+import msgpack
+
+from runyard import records as R
+from runyard.errors import UsageError
+from runyard.runlog import RunLogWriter
+from runyard.runlog.framing import HEADER
+from runyard.sdk.config import Config
+from runyard.sdk.metrics import Metric, build_metric, metric_for
+from runyard.sdk.summary import Summary
+from runyard.sdk.values import normalize_row
+from runyard.summary_fold import SummaryFolder
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from runyard.settings import ResolvedSettings
+    from runyard.sinks.process import IngesterProcess
+
+_pack_header = HEADER.pack
+
+
+class Run:
+    """A run: the unit of computation runyard records. Create one with :func:`runyard.init`.
+
+    Attributes:
+        id: the run's unique id within its project.
+        config: the run's hyperparameters (:class:`runyard.sdk.config.Config`).
+        summary: one value per metric (:class:`runyard.sdk.summary.Summary`).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: ResolvedSettings,
+        run_id: str,
+        project: str,
+        entity: str,
+        name: str,
+        notes: str | None,
+        tags: list[str],
+        group: str | None,
+        job_type: str | None,
+        session: str,
+        folder: Path | None,
+        writer: RunLogWriter | None,
+        start_step: int = 0,
+        runtime_offset: float = 0.0,
+        created_at: float | None = None,
+        resumed: bool = False,
+        allow_val_change: bool = False,
+        summary: dict[str, Any] | None = None,
+        summary_state: dict[str, Any] | None = None,
+        metrics: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._id = run_id
+        self._project = project
+        self._entity = entity
+        self._name = name
+        self._notes = notes
+        self._tags = tuple(tags)
+        self._group = group
+        self._job_type = job_type
+        self._session = session
+        self._folder = folder
+        self._writer = writer
+        self._resumed = resumed
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._step = start_step
+        self._pending: dict[str, Any] = {}
+        self._pending_nested = False
+        self._start_time = time.time()
+        self._start_mono = time.monotonic()
+        self._runtime_offset = runtime_offset
+        self._created_at = created_at if created_at is not None else self._start_time
+        self._finished = False
+        self._exit_state: str | None = None
+        self._ingester: IngesterProcess | None = None
+        self._packer = msgpack.Packer(use_bin_type=True)
+        self._metrics: dict[str, Metric] = {}
+        for body in metrics or []:
+            m = Metric(
+                body["name"],
+                body.get("step_metric"),
+                body.get("step_sync"),
+                body.get("hidden"),
+                tuple(body["summary"]) if body.get("summary") is not None else None,
+                body.get("goal"),
+            )
+            self._metrics[m.name] = m
+        self._folder_summary = SummaryFolder(summary, summary_state, [m.body() for m in self._metrics.values()])
+        self._step_sync: dict[str, Metric | None] = {}  # key -> definition with step_sync, cached per key
+        self._sync_active = any(m.step_metric and m.step_sync for m in self._metrics.values())
+        self._step_metric_last: dict[str, Any] = {}
+        self._summary = Summary(self._folder_summary, self._emit_summary)
+        self._config = Config(self._emit_config, allow_val_change=allow_val_change)
+
+    # -- records
+    def _write(self, kind: str, body: Any) -> int:
+        """Append one record; the caller holds ``self._lock``."""
+        if self._writer is None:
+            return self._seq
+        self._seq += 1
+        try:
+            payload = self._packer.pack([self._seq, kind, body])
+        except (OverflowError, ValueError, TypeError) as exc:
+            self._seq -= 1
+            raise TypeError(
+                f"runyard: cannot store this {kind} record: {exc}. Nothing from this call was logged."
+            ) from None
+        self._writer.append_frame(_pack_header(len(payload), _crc32(payload)) + payload)
+        return self._seq
+
+    def _check_usable(self, what: str) -> None:
+        if self._finished:
+            raise UsageError(
+                f"Run {self._id} is finished: the call to `{what}` was ignored. Start a new run with runyard.init()."
+            )
+        if os.getpid() != self._pid:
+            raise UsageError(
+                f"Run {self._id} belongs to process {self._pid}; this is process {os.getpid()}. "
+                "Call runyard.init() in the child process to log from it."
+            )
+
+    def _emit_config(self, changes: dict[str, Any], deleted: list[str]) -> None:
+        if self._finished:
+            raise UsageError(f"Run {self._id} is finished: its config can no longer change.")
+        with self._lock:
+            self._write(R.KIND_CONFIG, {"set": changes, "delete": deleted})
+
+    def _emit_summary(self, changes: dict[str, Any], deleted: list[str]) -> None:
+        with self._lock:
+            self._write(R.KIND_SUMMARY, {"set": changes, "delete": deleted})
+
+    def _emit_meta(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._write(R.KIND_META, body)
+
+    # -- logging
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Log a dict of values to the run's history.
+
+        Args:
+            data: metric names to values: numbers, bools, strings, None, lists of numbers, NumPy arrays or
+                scalars, torch tensors, or nested dicts of these (flattened to ``"a.b"`` keys).
+            step: the step to log at. Without it every call is a new step. A step larger than the current one
+                first commits the pending row; a smaller one is ignored with a warning.
+            commit: False merges ``data`` into the pending row without committing it. Defaults to True without
+                ``step`` and to False with it.
+
+        Raises:
+            TypeError: a value cannot be stored; the error names the key. Nothing of this call is logged.
+        """
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError(
+                    f"runyard.log: data must be a dict of metric names to values, not {type(data).__name__}"
+                )
+        if self._finished or self._pid != os.getpid():
+            self._check_usable("log")
+        row, nested = normalize_row(data)
+        with self._lock:
+            if step is not None:
+                try:
+                    step = int(step.__index__() if not isinstance(step, int) else step)
+                except (AttributeError, TypeError):
+                    raise TypeError(f"runyard.log: step must be an integer, not {type(step).__name__}") from None
+                if step < self._step:
+                    warnings.warn(
+                        f"Tried to log to step {step} that is less than the current step {self._step}. "
+                        "Steps must be monotonically increasing, so this data will be ignored. "
+                        "Use define_metric to log data out of order.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    return
+                if step > self._step:
+                    if self._pending:
+                        self._commit_pending()
+                    self._step = step
+            elif commit is None:
+                commit = True
+            if self._pending or not commit:
+                self._merge_pending(row, nested)
+                if commit:
+                    self._commit_pending()
+            else:
+                self._commit_row(row, nested)
+
+    def _merge_pending(self, row: dict[str, Any], nested: bool) -> None:
+        if nested:
+            _deep_merge(self._pending, row)
+            self._pending_nested = True
+        else:
+            self._pending.update(row)
+
+    def _commit_pending(self) -> None:
+        row, self._pending = self._pending, {}
+        self._commit_row(row, self._pending_nested)
+        self._pending_nested = False
+
+    def _commit_row(self, row: dict[str, Any], nested: bool) -> None:
+        t = time.time()
+        row["_step"] = self._step
+        row["_runtime"] = self._runtime_offset + (t - self._start_time)
+        row["_timestamp"] = t
+        if self._sync_active:
+            self._sync_step_metrics(row)
+        self._folder_summary.fold_row(row)
+        self._write(R.KIND_ROW, row)
+        self._step += 1
+
+    def _sync_step_metrics(self, row: dict[str, Any]) -> None:
+        """W&B's ``step_sync``: a row holding a metric but not its step metric gets the last step value."""
+        from runyard.flatten import flatten
+
+        flat = flatten(row)
+        for key in list(flat):
+            if key in self._step_sync:
+                metric = self._step_sync[key]
+            else:
+                metric = metric_for(key, self._metrics)
+                if metric is not None and not (metric.step_metric and metric.step_sync):
+                    metric = None
+                self._step_sync[key] = metric
+            if metric is not None and metric.step_metric not in flat:
+                last = self._step_metric_last.get(metric.step_metric)  # type: ignore[arg-type]
+                if last is not None:
+                    row[metric.step_metric] = last  # type: ignore[index]
+        for m in self._metrics.values():
+            if m.step_metric and m.step_metric in flat:
+                self._step_metric_last[m.step_metric] = flat[m.step_metric]
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | Metric | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Customise how a metric is summarised and plotted.
+
+        Args:
+            name: the metric's key, or a suffix glob such as ``"train/*"`` or ``"*"``.
+            step_metric: another metric to use as this one's x-axis.
+            step_sync: add the step metric's last value to rows that lack it (default True with ``step_metric``).
+            hidden: hide the metric from automatic charts.
+            summary: ``"min"``, ``"max"``, ``"mean"``, ``"first"``, ``"last"``, ``"copy"`` or ``"none"``, or
+                several separated by commas.
+            goal: ``"minimize"`` or ``"maximize"``.
+            overwrite: False merges with an earlier definition of the same name instead of replacing it.
+        """
+        self._check_usable("define_metric")
+        metric = build_metric(
+            name,
+            step_metric if not isinstance(step_metric, Metric) else step_metric.name,
+            step_sync,
+            hidden,
+            summary,
+            goal,
+            overwrite,
+            self._metrics.get(name),
+        )
+        with self._lock:
+            self._metrics[name] = metric
+            self._step_sync.clear()
+            self._sync_active = any(m.step_metric and m.step_sync for m in self._metrics.values())
+            self._folder_summary.define(metric.body())
+            self._write(R.KIND_METRIC, metric.body())
+        return metric
+
+    # -- properties
+    @property
+    def id(self) -> str:
+        """The run's id, unique within its project."""
+        return self._id
+
+    @property
+    def name(self) -> str:
+        """The run's display name (settable)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._emit_meta({"name": self._name})
+
+    @property
+    def notes(self) -> str | None:
+        """The run's description (settable)."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._notes = None if value is None else str(value)
+        self._emit_meta({"notes": self._notes})
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags (settable with any sequence of strings)."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        self._tags = tuple(str(t) for t in value)
+        self._emit_meta({"tags": list(self._tags)})
+
+    @property
+    def group(self) -> str | None:
+        return self._group
+
+    @property
+    def job_type(self) -> str | None:
+        return self._job_type
+
+    @property
+    def project(self) -> str:
+        return self._project
+
+    @property
+    def project_name(self) -> str:
+        return self._project
+
+    @property
+    def entity(self) -> str:
+        return self._entity
+
+    @property
+    def path(self) -> str:
+        """``entity/project/id``."""
+        return f"{self._entity}/{self._project}/{self._id}"
+
+    @property
+    def url(self) -> str:
+        """Where ``runyard ui`` shows this run."""
+        return f"http://127.0.0.1:8080/{self._entity}/{self._project}/runs/{self._id}"
+
+    @property
+    def dir(self) -> str:
+        """The folder for files that belong to this run."""
+        if self._folder is None:
+            return ""
+        files = self._folder / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        return str(files)
+
+    @property
+    def start_time(self) -> float:
+        """Unix time at which this run (this session of it) started."""
+        return self._start_time
+
+    @property
+    def step(self) -> int:
+        """The step the next committed row gets."""
+        return self._step
+
+    @property
+    def resumed(self) -> bool:
+        return self._resumed
+
+    @property
+    def offline(self) -> bool:
+        return self._settings.mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return self._settings.mode == "disabled"
+
+    @property
+    def settings(self) -> ResolvedSettings:
+        return self._settings
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def summary(self) -> Summary:
+        return self._summary
+
+    @property
+    def run_log_path(self) -> Path | None:
+        """The run log of this session (removed after a clean finish unless ``keep_run_log``)."""
+        return self._writer.path if self._writer is not None else None
+
+    # -- ending
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """Mark the run finished (or failed, with a non-zero ``exit_code``) and wait for its data to be stored."""
+        from runyard.sdk import lifecycle
+
+        lifecycle.finish_run(self, exit_code)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        from runyard.sdk import lifecycle
+
+        if exc_type is None:
+            self.finish()
+        else:
+            lifecycle.finish_run(self, *lifecycle.exit_for_exception(exc))
+
+    def __repr__(self) -> str:
+        return f"<runyard.Run {self.path} name={self._name!r}>"
+
+    # -- accepted for wandb compatibility
+    def watch(self, models: Any = None, *args: Any, **kwargs: Any) -> None:
+        """Accepted for wandb compatibility; gradient histograms arrive with media types."""
+
+    def unwatch(self, models: Any = None) -> None:
+        """Accepted for wandb compatibility."""
+
+    def mark_preempting(self) -> None:
+        """Accepted for wandb compatibility."""
+
+
+def _deep_merge(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        current = target.get(key)
+        if type(value) is dict and type(current) is dict:
+            _deep_merge(current, value)
+        else:
+            target[key] = value

@@ -1,0 +1,22 @@
+"""The small interface every sink implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class Sink(Protocol):
+    """Receives the records of one session, in order, possibly more than once (ingestion is idempotent)."""
+
+    def ingest(self, records: Sequence[list[Any]], *, session: str) -> int:
+        """Apply records; return the session's last applied sequence number."""
+
+    def progress(self, session: str) -> int:
+        """The session's last applied sequence number (0 when the sink has none of it)."""
+
+    def heartbeat(self, session: str, t: float) -> None:
+        """Tell the sink the session's process is alive at unix time ``t``."""
+
+    def close(self) -> None:
+        """Release connections."""

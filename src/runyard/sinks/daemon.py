@@ -1,0 +1,84 @@
+"""The ingester process: ``python -m runyard.sinks.daemon``, started by ``init()`` for each online session.
+
+It tails the session's run log into the store, sends heartbeats while the training process lives, and exits
+when told to (``drain <seq>`` on stdin, answered with ``done <seq> <ok>`` on stdout) or when the training
+process is gone, after ingesting everything the run log holds. Running it as a process keeps ingestion off
+the training process's GIL entirely (see docs/design.md for the measurements).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runyard.sinks.ingester import Ingester
+from runyard.sinks.local import LocalSink
+
+_POLL = 0.5
+
+
+def _parent_alive(parent: int) -> bool:
+    return os.getppid() == parent
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run until told to drain, or until the training process is gone."""
+    sink = LocalSink(args.store_url, args.crash_timeout)
+    ingester = Ingester(
+        Path(args.log),
+        args.session,
+        lambda: sink,
+        interval=args.interval,
+        heartbeat_interval=args.heartbeat,
+    )
+    ingester.start()
+    stdin = sys.stdin.fileno()
+    buf = b""
+    while True:
+        ready, _, _ = select.select([stdin], [], [], _POLL)
+        if ready:
+            chunk = os.read(stdin, 4096)
+            if not chunk:
+                break  # the training process closed its end: it is exiting or gone
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                parts = line.decode().split()
+                if len(parts) == 3 and parts[0] == "drain":
+                    ok = ingester.drain(int(parts[1]), float(parts[2]))
+                    error = str(ingester.last_error or "").replace("\n", " ")
+                    sys.stdout.write(f"done {ingester.ingested_seq} {int(ok)} {error}\n")
+                    sys.stdout.flush()
+                    return 0 if ok else 1
+        elif not _parent_alive(args.parent):
+            break
+    # The training process is gone without finishing: store everything it wrote, and say it crashed now
+    # rather than when its heartbeat goes stale.
+    ingester.drain(sys.maxsize, args.drain_timeout)
+    try:
+        sink.mark_crashed(args.session)
+    except Exception:
+        pass  # the heartbeat timeout says crashed soon enough
+    sink.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runyard.sinks.daemon")
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--session", required=True)
+    parser.add_argument("--store-url", required=True)
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--heartbeat", type=float, default=30.0)
+    parser.add_argument("--crash-timeout", type=float, default=300.0)
+    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    return serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

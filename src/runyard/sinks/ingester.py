@@ -1,0 +1,128 @@
+"""The background reader: tails a session's run log and hands batches of records to a sink.
+
+It runs as a daemon thread of the training process. The training thread never waits for it: the run log is the
+hand-off, so a slow or unavailable store costs the training loop nothing, and whatever the thread has not
+ingested when the process dies is replayed later by ``runyard sync``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runyard.runlog import RunLogReader
+from runyard.sinks.base import Sink
+
+_MAX_BACKOFF = 5.0
+
+
+class Ingester(threading.Thread):
+    """Ingests one session's run log into a sink until told to stop and the log is drained."""
+
+    def __init__(
+        self,
+        path: Path,
+        session: str,
+        sink_factory: Callable[[], Sink],
+        *,
+        interval: float = 0.25,
+        heartbeat_interval: float = 30.0,
+    ) -> None:
+        super().__init__(name=f"runyard-ingest-{session[:8]}", daemon=True)
+        self.path = path
+        self.session = session
+        self._sink_factory = sink_factory
+        self._interval = interval
+        self._heartbeat_interval = heartbeat_interval
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._progress = threading.Condition()
+        self.ingested_seq = 0
+        self.errors = 0
+        self.last_error: BaseException | None = None
+        self._warned = False
+        self.sink: Sink | None = None
+
+    # -- called from the training thread
+    def wake(self) -> None:
+        """Ask for an ingestion pass now instead of at the next interval."""
+        self._wake.set()
+
+    def drain(self, seq: int, timeout: float) -> bool:
+        """Stop after ingesting every record up to ``seq``; True when that happened within ``timeout``."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self.ingested_seq < seq and self.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._progress.wait(min(left, 0.5))
+        self.join(max(0.0, min(2.0, deadline - time.monotonic())))
+        return self.ingested_seq >= seq
+
+    # -- the thread
+    def run(self) -> None:
+        reader = RunLogReader(self.path)
+        pending: list[list[Any]] = []
+        backoff = self._interval
+        next_heartbeat = time.monotonic() + self._heartbeat_interval
+        try:
+            while True:
+                stopping = self._stopping.is_set()
+                try:
+                    if not pending:
+                        pending = reader.read()
+                    if pending:
+                        sink = self._sink()
+                        last = sink.ingest(pending, session=self.session)
+                        pending = []
+                        with self._progress:
+                            self.ingested_seq = last
+                            self._progress.notify_all()
+                        backoff = self._interval
+                        continue  # more may be waiting: read again before sleeping
+                    if stopping:
+                        return
+                    now = time.monotonic()
+                    if now >= next_heartbeat:
+                        self._sink().heartbeat(self.session, time.time())
+                        next_heartbeat = now + self._heartbeat_interval
+                except Exception as exc:  # background I/O never raises into training: retry, count, warn once
+                    self.errors += 1
+                    self.last_error = exc
+                    if not self._warned:
+                        self._warned = True
+                        warnings.warn(
+                            f"runyard: could not ingest {self.path.name} yet ({exc}); retrying. "
+                            "Nothing is lost: the run log keeps every record.",
+                            RuntimeWarning,
+                            stacklevel=1,
+                        )
+                    if stopping and self.errors > 3:
+                        return
+                    backoff = min(_MAX_BACKOFF, backoff * 2)
+                    self._wake.wait(backoff)
+                    self._wake.clear()
+                    continue
+                self._wake.wait(self._interval)
+                self._wake.clear()
+        finally:
+            reader.close()
+            if self.sink is not None:
+                try:
+                    self.sink.close()
+                except Exception:
+                    pass
+            with self._progress:
+                self._progress.notify_all()
+
+    def _sink(self) -> Sink:
+        if self.sink is None:
+            self.sink = self._sink_factory()
+        return self.sink

@@ -1,0 +1,114 @@
+"""The training process's handle on its ingester process (:mod:`runyard.sinks.daemon`)."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runyard.settings import ResolvedSettings
+
+
+def _pythonpath() -> str:
+    # The child must import the same runyard as this process, wherever it was imported from.
+    here = str(Path(__file__).resolve().parents[2])
+    current = os.environ.get("PYTHONPATH")
+    return here if not current else here + os.pathsep + current
+
+
+class IngesterProcess:
+    """Starts the ingester process without waiting for it; the run log is the hand-off."""
+
+    def __init__(self, path: Path, session: str, settings: ResolvedSettings) -> None:
+        self.path = path
+        self.session = session
+        self.last_error: str | None = None
+        self.ingested_seq = 0
+        env = dict(os.environ)
+        env["PYTHONPATH"] = _pythonpath()
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "runyard.sinks.daemon",
+                "--log",
+                str(path),
+                "--session",
+                session,
+                "--store-url",
+                settings.store_url,
+                "--parent",
+                str(os.getpid()),
+                "--interval",
+                repr(settings.ingest_interval),
+                "--heartbeat",
+                repr(settings.heartbeat_interval),
+                "--crash-timeout",
+                repr(settings.crash_timeout),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+            start_new_session=True,  # a Ctrl-C in the terminal interrupts training, not the ingester
+        )
+
+    def is_alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def drain(self, seq: int, timeout: float) -> bool:
+        """Ask the process to ingest everything up to ``seq`` and exit; True when it did within ``timeout``."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(f"drain {seq} {timeout}\n".encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.last_error = f"the ingester process exited early (code {proc.poll()})"
+            return False
+        deadline = time.monotonic() + timeout + 5
+        fd = proc.stdout.fileno()
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                line += chunk
+        self._close(proc)
+        parts = line.decode(errors="replace").split(" ", 3)
+        if len(parts) >= 3 and parts[0] == "done":
+            self.ingested_seq = int(parts[1])
+            if parts[2] == "1":
+                return True
+            self.last_error = parts[3].strip() if len(parts) > 3 else "ingestion did not finish in time"
+            return False
+        self.last_error = f"the ingester process did not answer (exit code {proc.poll()})"
+        return False
+
+    def abandon(self, timeout: float) -> None:
+        """The session ends without finishing: let the process store what is left and mark the run crashed."""
+        proc = self._proc
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def _close(self, proc: subprocess.Popen[bytes]) -> None:
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

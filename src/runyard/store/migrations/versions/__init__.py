@@ -1,0 +1,1 @@
+"""One module per schema revision; the newest must match ``runyard.store.schema.HEAD_REVISION``."""

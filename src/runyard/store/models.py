@@ -1,0 +1,101 @@
+"""What the store's reads return: plain frozen dataclasses, built from table rows in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from runyard.records import STATE_CRASHED, STATE_RUNNING, MetricBody
+
+__all__ = ["ProjectRecord", "ResumeState", "RunRecord", "effective_state"]
+
+
+def effective_state(state: str, heartbeat_at: float, now: float, crash_timeout: float) -> str:
+    """A run stored as running whose heartbeat is older than ``crash_timeout`` seconds reads ``crashed``."""
+    if state == STATE_RUNNING and now - heartbeat_at > crash_timeout:
+        return STATE_CRASHED
+    return state
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """One project, with how many runs it holds and when any of them last received data."""
+
+    entity: str
+    name: str
+    run_count: int
+    created_at: float
+    last_activity: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the store knows it. ``state`` is computed when read (``crashed`` on a stale heartbeat)."""
+
+    entity: str
+    project: str
+    run_id: str
+    name: str
+    notes: str | None
+    tags: list[str]
+    group: str | None
+    job_type: str | None
+    state: str
+    exit_code: int | None
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    metrics: list[MetricBody]
+    created_at: float
+    heartbeat_at: float
+    finished_at: float | None
+    runtime: float
+    last_step: int  # the largest "_step" ingested, or -1
+    host: str
+    username: str
+    program: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping, entity: str, project: str, now: float, crash_timeout: float) -> RunRecord:
+        return cls(
+            entity=entity,
+            project=project,
+            run_id=row["run_id"],
+            name=row["name"],
+            notes=row["notes"],
+            tags=list(row["tags"]),
+            group=row["group_name"],
+            job_type=row["job_type"],
+            state=effective_state(row["state"], row["heartbeat_at"], now, crash_timeout),
+            exit_code=row["exit_code"],
+            config=row["config"],
+            summary=row["summary"],
+            metrics=row["metrics"],
+            created_at=row["created_at"],
+            heartbeat_at=row["heartbeat_at"],
+            finished_at=row["finished_at"],
+            runtime=row["runtime"],
+            last_step=row["last_step"],
+            host=row["host"],
+            username=row["username"],
+            program=row["program"],
+        )
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """What a new session needs to continue an existing run where it stopped."""
+
+    next_step: int  # last_step + 1
+    runtime: float
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    summary_state: dict[str, Any]  # the SummaryFolder state, so aggregates (mean, first...) carry on
+    metrics: list[dict[str, Any]]  # MetricBody dicts, as SummaryFolder takes them
+    created_at: float
+    name: str
+    notes: str | None
+    tags: list[str]
+    group: str | None
+    job_type: str | None

@@ -1,0 +1,117 @@
+"""The store's tables: one schema for SQLite and PostgreSQL (SQLAlchemy Core).
+
+Changing a table here needs a new migration in ``migrations/versions`` and a bump of ``HEAD_REVISION``; a test
+checks that the migrations produce exactly these tables.
+
+::
+
+    entities 1─* projects 1─* runs 1─* series 1─* blocks
+                                  1─* sessions
+
+History is not stored one row per point: a *series* is one flattened history key of one run, and its points
+sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from runyard.store.jsontypes import JSONValue
+
+__all__ = ["HEAD_REVISION", "blocks", "entities", "metadata", "projects", "runs", "series", "sessions"]
+
+HEAD_REVISION = "0001"
+"""The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
+
+# User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
+# its batch fail on every retry, wedging the session.
+
+# SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets 64-bit ids.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("name", name="uq_entities_name"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity_id", Id, sa.ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("last_activity", sa.Double, nullable=False),
+    sa.UniqueConstraint("entity_id", "name", name="uq_projects_entity_name"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("tags", JSONValue, nullable=False),
+    sa.Column("group_name", sa.Text, nullable=True),
+    sa.Column("job_type", sa.Text, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("config", JSONValue, nullable=False),
+    sa.Column("summary", JSONValue, nullable=False),
+    sa.Column("summary_state", JSONValue, nullable=False),
+    sa.Column("metrics", JSONValue, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("heartbeat_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double, nullable=True),
+    sa.Column("runtime", sa.Double, nullable=False, server_default="0"),
+    sa.Column("last_step", sa.BigInteger, nullable=False, server_default="-1"),
+    sa.Column("host", sa.Text, nullable=False, server_default=""),
+    sa.Column("username", sa.Text, nullable=False, server_default=""),
+    sa.Column("program", sa.Text, nullable=False, server_default=""),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run_id"),
+    sa.Index("ix_runs_project_created", "project_id", "created_at"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("session", sa.Text, primary_key=True),
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The highest record seq applied: ingestion skips seq <= last_seq, so replays never duplicate.
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.Double, nullable=False),
+)
+
+series = sa.Table(
+    "series",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.UniqueConstraint("run_pk", "key", name="uq_series_run_key"),
+)
+
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("series_id", Id, sa.ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("block_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("step_min", sa.BigInteger, nullable=False),
+    sa.Column("step_max", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("nan_count", sa.Integer, nullable=False),
+    sa.Column("vmin", sa.Double, nullable=True),
+    sa.Column("vmax", sa.Double, nullable=True),
+    sa.Column("vsum", sa.Double, nullable=True),
+    sa.Column("vlast", sa.Double, nullable=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

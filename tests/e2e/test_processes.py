@@ -1,0 +1,333 @@
+"""Real processes: exit paths, SIGKILL durability, children, concurrent writers and heartbeats."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runyard.store import Store
+
+ENTITY = getpass.getuser()
+
+
+EXIT_CODE = """
+import sys, runyard
+runyard.init(project="p", id="{run_id}")
+runyard.log({{"x": 1}})
+{ending}
+"""
+
+ACKED = """
+import sys, runyard
+run = runyard.init(project="p", id="{run_id}")
+step = 0
+while True:
+    run.log({{"loss": 1.0 / (step + 1), "step_twice": step * 2}})
+    # Printed only after log() returned: every acknowledged step must survive SIGKILL.
+    sys.stdout.write(f"{{step}}\\n")
+    sys.stdout.flush()
+    step += 1
+"""
+
+HEARTBEAT = """
+import time, runyard
+run = runyard.init(project="p", id="{run_id}")
+run.log({{"x": 1}})
+print("started", flush=True)
+time.sleep({sleep})
+run.finish()
+"""
+
+CHILDREN = """
+import multiprocessing as mp, sys, time, runyard
+
+def child(i, finish):
+    run = runyard.init(project="p", id=f"child-{{i}}", reinit="create_new")
+    for s in range(50):
+        run.log({{"c": s * i}})
+    if finish:
+        run.finish()
+
+if __name__ == "__main__":
+    ctx = mp.get_context("{method}")
+    parent = runyard.init(project="p", id="parent")
+    parent.log({{"p": 1}})
+    procs = [ctx.Process(target=child, args=(1, True)), ctx.Process(target=child, args=(2, False))]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+    parent.log({{"p": 2}})
+"""
+
+WORKER = """
+import runyard
+with runyard.init(project="many", id="w{index}", config={{"index": {index}}}) as run:
+    for s in range({steps}):
+        run.log({{"a": s, "b": s * 0.5, "index": {index}}})
+"""
+
+
+def run_script(
+    code: str, cwd: Path, store_url: str, *, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    script = cwd / "train.py"
+    script.write_text(code)
+    full_env = {
+        **os.environ,
+        "RUNYARD_DIR": str(cwd / "runyard"),
+        "RUNYARD_STORE_URL": store_url,
+        "RUNYARD_SILENT": "1",
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(
+    ("ending", "state", "code"),
+    [
+        ("", "finished", 0),
+        ("sys.exit(0)", "finished", 0),
+        ("sys.exit(3)", "failed", 3),
+        ("raise ValueError('boom')", "failed", 1),
+        ("raise KeyboardInterrupt", "killed", 255),
+        ("runyard.finish(exit_code=7)", "failed", 7),
+    ],
+)
+def test_exit_paths_set_state_and_exit_code(tmp_path: Path, store_url: str, ending: str, state: str, code: int) -> None:
+    proc = run_script(EXIT_CODE.format(run_id="r1", ending=ending), tmp_path, store_url)
+    store = Store.open(store_url)
+    try:
+        run = store.get_run(ENTITY, "p", "r1")
+        assert run is not None, proc.stderr
+        assert (run.state, run.exit_code) == (state, code), proc.stderr
+        assert [r["x"] for r in store.history(ENTITY, "p", "r1")] == [1]
+    finally:
+        store.close()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.parametrize("also_kill_ingester", [False, True], ids=["trainer", "trainer+ingester"])
+def test_sigkill_loses_no_acknowledged_point(tmp_path: Path, store_url: str, also_kill_ingester: bool) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(ACKED.format(run_id="killed"))
+    env = {
+        **os.environ,
+        "RUNYARD_DIR": str(tmp_path / "runyard"),
+        "RUNYARD_STORE_URL": store_url,
+        "RUNYARD_SILENT": "1",
+        "RUNYARD_CRASH_TIMEOUT": "1",
+    }
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    acked = -1
+    deadline = time.monotonic() + 60
+    # Let it log for a while (the ingester takes some batches meanwhile), then kill it mid-loop.
+    while acked < 3000 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        acked = int(line)
+    if also_kill_ingester:  # as when the whole machine goes down: only the run log is left
+        for child in _children(proc.pid):
+            os.kill(child, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)
+    rest = proc.stdout.read()
+    proc.wait()
+    for line in rest.splitlines():
+        if line.strip().isdigit():
+            acked = int(line)
+    assert acked >= 3000
+
+    # The CLI catches up on what the dead process had not ingested.
+    sync = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runyard.cli",
+            "sync",
+            "--dir",
+            str(tmp_path / "runyard"),
+            "--store-url",
+            store_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sync.returncode == 0, sync.stderr
+    store = Store.open(store_url, crash_timeout=1)
+    try:
+        rows = list(store.history(ENTITY, "p", "killed"))
+        steps = [r["_step"] for r in rows]
+        assert steps == list(range(len(steps)))  # no duplicates, no gaps
+        assert len(steps) >= acked + 1
+        assert all(r["step_twice"] == r["_step"] * 2 for r in rows)
+        time.sleep(1.2)
+        assert store.get_run(ENTITY, "p", "killed").state == "crashed"
+    finally:
+        store.close()
+
+    # Replaying again changes nothing.
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runyard.cli",
+            "sync",
+            "--force",
+            "--dir",
+            str(tmp_path / "runyard"),
+            "--store-url",
+            store_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    store = Store.open(store_url)
+    try:
+        assert len(list(store.history(ENTITY, "p", "killed"))) == len(steps)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_children_own_their_runs(tmp_path: Path, store_url: str, method: str) -> None:
+    proc = run_script(CHILDREN.format(method=method), tmp_path, store_url, env={"RUNYARD_CRASH_TIMEOUT": "1"})
+    assert proc.returncode == 0, proc.stderr
+    time.sleep(1.2)
+    store = Store.open(store_url, crash_timeout=1)
+    try:
+        parent = store.get_run(ENTITY, "p", "parent")
+        assert parent is not None and parent.state == "finished"
+        assert [r["p"] for r in store.history(ENTITY, "p", "parent")] == [1, 2]
+        finished = store.get_run(ENTITY, "p", "child-1")
+        assert finished is not None and finished.state == "finished"
+        assert [r["c"] for r in store.history(ENTITY, "p", "child-1")] == list(range(50))
+        forgot = store.get_run(ENTITY, "p", "child-2")
+        assert forgot is not None and forgot.state == "crashed"
+        assert [r["c"] for r in store.history(ENTITY, "p", "child-2")] == [s * 2 for s in range(50)]
+    finally:
+        store.close()
+
+
+def test_eight_processes_log_into_one_store(tmp_path: Path, store_url: str) -> None:
+    env = {
+        **os.environ,
+        "RUNYARD_DIR": str(tmp_path / "runyard"),
+        "RUNYARD_STORE_URL": store_url,
+        "RUNYARD_SILENT": "1",
+    }
+    procs = []
+    for i in range(8):
+        script = tmp_path / f"w{i}.py"
+        script.write_text(WORKER.format(index=i, steps=2000))
+        procs.append(subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stderr=subprocess.PIPE))
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+    store = Store.open(store_url)
+    try:
+        for i in range(8):
+            run = store.get_run(ENTITY, "many", f"w{i}")
+            assert run is not None and run.state == "finished"
+            assert run.config == {"index": i}
+            rows = list(store.history(ENTITY, "many", f"w{i}"))
+            assert [r["a"] for r in rows] == list(range(2000))
+            assert all(r["index"] == i for r in rows)
+    finally:
+        store.close()
+
+
+def test_heartbeats_keep_a_quiet_run_running(tmp_path: Path, store_url: str) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(HEARTBEAT.format(run_id="quiet", sleep=4))
+    env = {
+        **os.environ,
+        "RUNYARD_DIR": str(tmp_path / "runyard"),
+        "RUNYARD_STORE_URL": store_url,
+        "RUNYARD_SILENT": "1",
+        "RUNYARD_HEARTBEAT_INTERVAL": "0.3",
+    }
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    store = Store.open(store_url, crash_timeout=1.5)
+    try:
+        states = []
+        for _ in range(5):
+            time.sleep(0.6)
+            run = store.get_run(ENTITY, "p", "quiet")
+            states.append(run.state if run else None)
+        assert proc.wait(timeout=60) == 0
+        assert states == ["running"] * 5
+        assert store.get_run(ENTITY, "p", "quiet").state == "finished"
+    finally:
+        store.close()
+
+
+def test_crashed_run_reads_running_when_data_arrives_again(tmp_path: Path, store_url: str) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(ACKED.format(run_id="again"))
+    env = {
+        **os.environ,
+        "RUNYARD_DIR": str(tmp_path / "runyard"),
+        "RUNYARD_STORE_URL": store_url,
+        "RUNYARD_SILENT": "1",
+    }
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for _ in range(50):
+        proc.stdout.readline()
+    time.sleep(1.0)  # let the ingester take a batch
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.2)
+    store = Store.open(store_url, crash_timeout=1)
+    try:
+        assert store.get_run(ENTITY, "p", "again").state == "crashed"
+    finally:
+        store.close()
+    script = tmp_path / "resume.py"
+    script.write_text(
+        "import runyard, time\nrun = runyard.init(project='p', id='again', resume='must')\n"
+        "run.log({'loss': 0.0})\nprint(run.step, flush=True)\ntime.sleep(30)\n"
+    )
+    resumed = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**env, "RUNYARD_INGEST_INTERVAL": "0.05"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert resumed.stdout is not None
+    next_step = int(resumed.stdout.readline())
+    store = Store.open(store_url, crash_timeout=1)
+    try:
+        deadline = time.monotonic() + 20
+        rows = list(store.history(ENTITY, "p", "again"))
+        while rows[-1].get("loss") != 0.0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            rows = list(store.history(ENTITY, "p", "again"))
+        assert store.get_run(ENTITY, "p", "again").state == "running"
+        assert rows[-1]["loss"] == 0.0 and rows[-1]["_step"] == next_step - 1
+    finally:
+        resumed.kill()
+        resumed.wait()
+        store.close()
