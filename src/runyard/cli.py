@@ -14,17 +14,6 @@ def _settings(args: argparse.Namespace) -> ResolvedSettings:
     return Settings(root_dir=args.dir, store_url=args.store_url).resolved()
 
 
-def _open_store(settings: ResolvedSettings) -> object:
-    from runyard.replay import catch_up
-    from runyard.store import Store
-
-    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
-    for result in catch_up(settings.root_dir, store):
-        if result.applied:
-            print(f"runyard: ingested {result.applied} records left in {result.path}", file=sys.stderr)
-    return store
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
     from runyard.replay import find_run_logs, replay
     from runyard.store import Store

@@ -103,11 +103,11 @@ def main(root_dir: str | None = None, steps: int = 300) -> int:
             f"{name + ' (' + run_id + ')':<28} {config['lr']:>6} {config['batch_size']:>6} {config['degree']:>6} "
             f"{acc['max']:>13.3f}"
         )
-    from runyard.store import Store
+    from runyard.replay import open_store
 
-    store = Store.open(url)
+    store = open_store(url, root)
     try:
-        runs = store.list_runs(results[0][1] and _entity(), "demo-moons")
+        runs = store.list_runs(_entity(), "demo-moons")
     finally:
         store.close()
     print(f"\nThe data went to {root} (store: {url}); project demo-moons now holds {len(runs)} run(s).")

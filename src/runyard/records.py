@@ -116,3 +116,33 @@ class ExitBody(TypedDict):
     state: str  # finished | failed | killed
     t: float  # unix seconds at exit
     runtime: float  # the run's total runtime in seconds
+
+
+# KIND_METADATA body: where and how the run ran, merged (dict update, top-level keys) into the run's metadata.
+# Keys (all optional): host, os, python, executable, program, args (list), command (str), cwd, username,
+# cpu_model, cpu_count, cpu_count_logical, memory_total (bytes), gpu (model name), gpu_count,
+# gpu_devices (list of {name, memory_total, driver}), cuda, runyard_version, git ({commit, branch, remote, dirty}),
+# started_at (unix seconds). The SDK writes one record at init and may add another when slow probes finish.
+MetadataBody = dict[str, Any]
+
+
+class ConsoleBody(TypedDict):
+    """Console lines, in order: ``[t, stream, text]`` with ``stream`` "stdout" or "stderr" and ``text`` one
+    line without its newline (a ``\r`` progress line is sent once, in its final state)."""
+
+    lines: list[list[Any]]
+
+
+class SystemBody(TypedDict):
+    """One system-metrics sample: ``values`` maps ``system/...`` keys to numbers."""
+
+    t: float  # unix seconds
+    runtime: float  # seconds since the run started, across resumes
+    values: dict[str, float]
+
+
+class FileBody(TypedDict):
+    """A small run file (e.g. ``requirements.txt``); a later record of the same name replaces it."""
+
+    name: str
+    content: bytes

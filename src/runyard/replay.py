@@ -6,6 +6,7 @@ safe: ingestion is idempotent on (session, seq), so records the store already ho
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,17 @@ def replay(path: Path, store: Store, *, force: bool = False) -> ReplayResult:
     if complete:
         marker.write_text(str(last))
     return ReplayResult(path, session, applied, last, complete)
+
+
+def open_store(url: str, root: Path, crash_timeout: float = 300.0) -> Store:
+    """Open the store at ``url`` and ingest whatever run logs under ``root`` it still lacks."""
+    from runyard.store import Store
+
+    store = Store.open(url, crash_timeout=crash_timeout)
+    for result in catch_up(root, store):
+        if result.applied:
+            print(f"runyard: ingested {result.applied} records left in {result.path}", file=sys.stderr)
+    return store
 
 
 def catch_up(root: Path, store: Store) -> list[ReplayResult]:

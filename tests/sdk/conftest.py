@@ -20,13 +20,19 @@ import runyard
 
 
 @pytest.fixture(autouse=True)
-def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh runyard root for every test; the active run, if any, is finished at teardown."""
+def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Iterator[Path]:
+    """A fresh runyard root for every test, once per store backend; the active run is finished at teardown.
+
+    On SQLite the runs go to the default store inside the root; on PostgreSQL to a fresh database named by
+    ``RUNYARD_STORE_URL``.
+    """
     for name in list(os.environ):
         if name.startswith(("RUNYARD_", "WANDB_")):
             monkeypatch.delenv(name)
     root = tmp_path / "runyard"
     monkeypatch.setenv("RUNYARD_DIR", str(root))
+    if store_url.startswith("postgresql"):
+        monkeypatch.setenv("RUNYARD_STORE_URL", store_url)
     monkeypatch.setenv("RUNYARD_SILENT", "true")
     monkeypatch.chdir(tmp_path)
     assert runyard.run is None, "a previous test left an active run"
@@ -53,7 +59,8 @@ class StoreReader:
         if isinstance(where, runyard.Run):
             url = where.settings.store_url
         elif isinstance(where, Path):
-            url = f"sqlite:///{where / 'runyard.db'}"
+            # A root folder's store: its SQLite file, unless the test runs on PostgreSQL.
+            url = os.environ.get("RUNYARD_STORE_URL") or f"sqlite:///{where / 'runyard.db'}"
         else:
             url = str(where)
         if url not in self._stores:

@@ -34,13 +34,32 @@ def test_head_revision_constant_matches_the_scripts() -> None:
     assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION]
 
 
-def test_migrations_produce_schema_py(store: Store) -> None:
+def test_migrations_produce_schema_py(store_url: str) -> None:
+    # A fresh store is created from schema.py directly; the migrations must build exactly the same schema.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from runyard.store.engine import create_engine, normalize_url
+    from runyard.store.migrate import upgrade
+
+    engine = create_engine(normalize_url(store_url))
+    try:
+        upgrade(engine)
+        assert current_revision(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_fresh_store_matches_the_migrations(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert diff == []
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
 
 
 def _open_and_write(url: str, index: int) -> int:

@@ -11,7 +11,7 @@ import msgpack
 from runyard.errors import RunLogError
 from runyard.runlog.framing import FILE_MAGIC, decode_frames
 
-_CHUNK = 4 * 1024 * 1024
+_CHUNK = 1024 * 1024
 
 
 class RunLogReader:

@@ -258,6 +258,7 @@ def init(
         run._ingester = IngesterProcess(writer.path, session, resolved)
 
     lifecycle.install_hooks()
+    lifecycle.track(run)
     if previous is None or reinit_mode != "create_new":
         lifecycle.set_active(run)
     if lifecycle.in_multiprocessing_child():

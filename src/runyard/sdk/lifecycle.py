@@ -12,6 +12,7 @@ import atexit
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,6 +30,7 @@ _exit_code: int | None = None
 _exception_exit: tuple[int, str] | None = None
 _orig_excepthook: Any = None
 _orig_exit: Any = None
+_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 
 
 def active_run() -> Run | None:
@@ -175,9 +177,16 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> N
     _orig_excepthook(exc_type, exc, tb)
 
 
+def track(run: Run) -> None:
+    """Remember ``run`` so that a forked child can mark it as its parent's."""
+    _runs.add(run)
+
+
 def _after_fork_in_child() -> None:
     # The parent's run stays the parent's: the child neither logs to it nor finishes it.
     global _exit_code, _exception_exit
+    for run in list(_runs):
+        run._foreign = True
     set_active(None)
     _exit_code = None
     _exception_exit = None

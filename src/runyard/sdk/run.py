@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from runyard.sinks.process import IngesterProcess
 
 _pack_header = HEADER.pack
+_os_write = os.write
 
 
 class Run:
@@ -84,7 +85,10 @@ class Run:
         self._writer = writer
         self._resumed = resumed
         self._pid = os.getpid()
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        # Set in a forked child (see lifecycle): the run stays its creator's, so log() needs no getpid().
+        self._foreign = False
+        self._fd = writer._fd if writer is not None else -1
         self._seq = 0
         self._step = start_step
         self._pending: dict[str, Any] = {}
@@ -128,7 +132,7 @@ class Run:
             raise TypeError(
                 f"runyard: cannot store this {kind} record: {exc}. Nothing from this call was logged."
             ) from None
-        self._writer.append_frame(_pack_header(len(payload), _crc32(payload)) + payload)
+        _os_write(self._fd, _pack_header(len(payload), _crc32(payload)) + payload)
         return self._seq
 
     def _check_usable(self, what: str) -> None:
@@ -176,7 +180,7 @@ class Run:
                 raise TypeError(
                     f"runyard.log: data must be a dict of metric names to values, not {type(data).__name__}"
                 )
-        if self._finished or self._pid != os.getpid():
+        if self._finished or self._foreign:
             self._check_usable("log")
         row, nested = normalize_row(data)
         with self._lock:
