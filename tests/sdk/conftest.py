@@ -105,5 +105,9 @@ def stored() -> Iterator[StoreReader]:
 
 @pytest.fixture
 def child_env() -> dict[str, str]:
-    """The environment for a child process: this one without any RUNYARD_* / WANDB_* variable."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
+    """The environment for a child process: this one without any RUNYARD_* / WANDB_* variable but the store URL
+    of the backend under test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
+    if os.environ.get("RUNYARD_STORE_URL"):
+        env["RUNYARD_STORE_URL"] = os.environ["RUNYARD_STORE_URL"]
+    return env
