@@ -257,7 +257,7 @@ def test_eight_processes_log_into_one_store(tmp_path: Path, store_url: str) -> N
 
 def test_heartbeats_keep_a_quiet_run_running(tmp_path: Path, store_url: str) -> None:
     script = tmp_path / "train.py"
-    script.write_text(HEARTBEAT.format(run_id="quiet", sleep=4))
+    script.write_text(HEARTBEAT.format(run_id="quiet", sleep=8))
     env = {
         **os.environ,
         "RUNYARD_DIR": str(tmp_path / "runyard"),
@@ -270,6 +270,9 @@ def test_heartbeats_keep_a_quiet_run_running(tmp_path: Path, store_url: str) -> 
     assert proc.stdout.readline().strip() == "started"
     store = Store.open(store_url, crash_timeout=1.5)
     try:
+        deadline = time.monotonic() + 30  # the ingester process may still be starting on a loaded machine
+        while store.get_run(ENTITY, "p", "quiet") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         states = []
         for _ in range(5):
             time.sleep(0.6)

@@ -1,0 +1,95 @@
+"""The shape of the package: the public API, the import layers, and documented settings."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import runyard
+from runyard.settings import Settings
+
+SRC = Path(runyard.__file__).parent
+ROOT = SRC.parents[1]
+
+LEAVES = {"errors", "settings", "records", "flatten", "summary_fold"}
+# layer -> the layers it may import (besides itself and the leaves).
+ALLOWED = {
+    "leaf": set(),
+    "runlog": set(),
+    "store": set(),
+    "sinks": {"runlog", "store"},
+    "sdk": {"runlog", "sinks"},
+    "replay": {"runlog", "store"},
+    "api": {"store", "replay"},
+    "demo": {"package", "sdk", "replay", "store"},
+    "package": {"sdk", "api"},
+    "cli": {"*"},
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "package"
+    head = parts[1]
+    if head in LEAVES:
+        return "leaf"
+    return head
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("runyard"):
+            if node.module == "runyard":
+                for alias in node.names:
+                    is_module = (SRC / f"{alias.name}.py").exists() or (SRC / alias.name).is_dir()
+                    found.add(f"runyard.{alias.name}" if is_module else "runyard")
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("runyard"))
+    return found
+
+
+def test_public_api_is_pinned() -> None:
+    assert runyard.__all__ == sorted(runyard.__all__)
+    for name in runyard.__all__:
+        assert hasattr(runyard, name) or name in ("run", "config", "summary"), name
+
+
+def test_imports_flow_one_way() -> None:
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(rel.parts).removesuffix(".__init__")
+        layer = _layer(module)
+        allowed = ALLOWED.get(layer, set())
+        for target in _imports(path):
+            tlayer = _layer(target)
+            if tlayer in (layer, "leaf") or "*" in allowed or tlayer in allowed:
+                continue
+            if target == "runyard" and layer != "leaf":
+                continue  # `from runyard import __version__`-style reads of the package itself
+            wrong.append(f"{module} ({layer}) imports {target} ({tlayer})")
+    assert wrong == []
+
+
+def test_import_runyard_stays_light() -> None:
+    code = (
+        "import sys, runyard\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'numpy', 'torch', 'pandas', 'yaml') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(Settings) if f.name != "extra" and f"`{f.name}`" not in doc]
+    assert missing == []
