@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runyard import errors
 from runyard.errors import Error
@@ -23,9 +23,13 @@ from runyard.sdk.metrics import Metric
 from runyard.sdk.run import Run
 from runyard.settings import Settings
 
+if TYPE_CHECKING:
+    from runyard.api import Api
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Api",
     "Error",
     "Metric",
     "Run",
@@ -76,6 +80,15 @@ class _RunyardModule(types.ModuleType):
     def summary(self) -> Any:
         active = self.run
         return active.summary if active is not None else _PRE_SUMMARY
+
+
+def __getattr__(name: str) -> Any:
+    # runyard.Api is imported on first use: scripts that only log never pay for the read API.
+    if name == "Api":
+        from runyard.api import Api
+
+        return Api
+    raise AttributeError(f"module 'runyard' has no attribute {name!r}")
 
 
 sys.modules[__name__].__class__ = _RunyardModule

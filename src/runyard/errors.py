@@ -4,11 +4,13 @@
 
     Error                      base of everything runyard raises on purpose
     ├── UsageError             the API was called in a way it cannot honour (say what to do instead)
-    │   └── ConfigError        a config key was changed without ``allow_val_change``
+    │   ├── ConfigError        a config key was changed without ``allow_val_change``
+    │   └── FilterError        a run filter or sort order is malformed (``Api().runs(filters=...)``)
     ├── ResumeError            ``init(resume=...)`` could not be honoured
     ├── RunLogError            a run log is unreadable beyond a torn last record
     └── StoreError             the store could not be opened or written
-        └── IngestGapError     records arrived out of sequence for a session
+        ├── IngestGapError     records arrived out of sequence for a session
+        └── NotFoundError      the run (or other object) asked for does not exist
 
 Background I/O never raises into the training loop: it retries, counts, warns once and reports at ``finish()``.
 """
@@ -28,6 +30,13 @@ class ConfigError(UsageError):
     """A config key was changed to a different value without ``allow_val_change=True``."""
 
 
+class FilterError(UsageError):
+    """A run filter (W&B's MongoDB-style ``filters`` dict) or a sort order is malformed.
+
+    The message names the operator or field at fault and what is allowed instead.
+    """
+
+
 class ResumeError(UsageError):
     """``init(resume=...)`` could not be honoured (the run is missing, or exists when it must not)."""
 
@@ -42,3 +51,7 @@ class StoreError(Error):
 
 class IngestGapError(StoreError):
     """A batch of records skipped sequence numbers; ingesting it would silently lose data."""
+
+
+class NotFoundError(StoreError):
+    """The run (or other object) an edit names does not exist in the store."""

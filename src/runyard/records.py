@@ -27,8 +27,27 @@ KIND_METRIC = "metric"
 KIND_META = "meta"
 KIND_HEARTBEAT = "hb"
 KIND_EXIT = "exit"
+KIND_METADATA = "metadata"
+KIND_CONSOLE = "console"
+KIND_SYSTEM = "system"
+KIND_FILE = "file"
 
-KINDS = frozenset({KIND_START, KIND_ROW, KIND_CONFIG, KIND_SUMMARY, KIND_METRIC, KIND_META, KIND_HEARTBEAT, KIND_EXIT})
+KINDS = frozenset(
+    {
+        KIND_START,
+        KIND_ROW,
+        KIND_CONFIG,
+        KIND_SUMMARY,
+        KIND_METRIC,
+        KIND_META,
+        KIND_HEARTBEAT,
+        KIND_EXIT,
+        KIND_METADATA,
+        KIND_CONSOLE,
+        KIND_SYSTEM,
+        KIND_FILE,
+    }
+)
 
 STATE_RUNNING = "running"
 STATE_FINISHED = "finished"

@@ -18,6 +18,20 @@ from runyard.errors import UsageError
 _MODES = ("online", "offline", "disabled")
 _RESUMES = ("allow", "must", "never", "auto")
 _CONSOLE = ("auto", "wrap", "redirect", "off")
+# W&B's other console modes, read as the runyard mode that does the same capture.
+_CONSOLE_ALIASES = {"wrap_raw": "wrap", "wrap_emu": "wrap"}
+_MIN_STATS_INTERVAL = 1.0
+
+# W&B's names for runyard settings (``wandb.Settings(x_disable_stats=True)`` keeps working).
+_ALIASES = {
+    "x_disable_stats": "disable_stats",
+    "_disable_stats": "disable_stats",
+    "x_stats_sampling_interval": "stats_sampling_interval",
+    "_stats_sampling_interval": "stats_sampling_interval",
+    "x_save_requirements": "save_requirements",
+    "_save_requirements": "save_requirements",
+    "_disable_git": "disable_git",
+}
 
 # Environment variables that map to init() parameters. Each is read as RUNYARD_<NAME>, then WANDB_<NAME>.
 _ENV_PARAMS = {
@@ -68,7 +82,16 @@ class Settings:
         ingest_interval: seconds the background reader waits between batches when idle (default 0.25).
         keep_run_log: keep a run's log after it has been fully ingested (default False: the store holds the data).
         silent: print nothing.
-        console: how console output is captured (accepted for wandb compatibility; see the docs).
+        console: how console output is captured: "auto" (the default: "redirect" where the standard streams are
+            real file descriptors, else "wrap"), "redirect" (at the file-descriptor level, so output of C
+            extensions and child processes is captured too), "wrap" (``sys.stdout`` / ``sys.stderr`` writes) or
+            "off".
+        disable_git: do not record the git commit, branch, remote and dirty state (W&B: ``disable_git``).
+        save_requirements: store the installed packages as the run file ``requirements.txt`` (default True;
+            W&B: ``x_save_requirements``).
+        disable_stats: do not sample system metrics (W&B: ``x_disable_stats``).
+        stats_sampling_interval: seconds between system-metrics samples (default 15, at least 1; W&B:
+            ``x_stats_sampling_interval``).
     """
 
     mode: str | None = None
@@ -80,10 +103,19 @@ class Settings:
     keep_run_log: bool | None = None
     silent: bool | None = None
     console: str | None = None
+    disable_git: bool | None = None
+    save_requirements: bool | None = None
+    disable_stats: bool | None = None
+    stats_sampling_interval: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
         names = {f.name for f in fields(self)} - {"extra"}
+        for alias, name in _ALIASES.items():
+            if alias in kwargs:
+                value = kwargs.pop(alias)
+                if kwargs.get(name) is None:
+                    kwargs[name] = value
         for name in names:
             setattr(self, name, kwargs.pop(name, None))
         self.extra = kwargs
@@ -111,7 +143,8 @@ class Settings:
             # WANDB_DIR names the folder that holds wandb's own "wandb/" folder; keep ours beside it.
             root = root / "runyard"
         store_url = self.store_url or env.get("RUNYARD_STORE_URL") or f"sqlite:///{root.absolute() / 'runyard.db'}"
-        console = self.console or env.get("RUNYARD_CONSOLE") or "auto"
+        console = (self.console or env_value("CONSOLE", env) or "auto").lower()
+        console = _CONSOLE_ALIASES.get(console, console)
         if console not in _CONSOLE:
             raise UsageError(f"console must be one of {', '.join(_CONSOLE)}; got {console!r}")
         silent = self.silent if self.silent is not None else _parse_bool(env_value("SILENT", env) or "")
@@ -131,7 +164,37 @@ class Settings:
             ),
             silent=silent,
             console=console,
+            disable_git=_flag(self.disable_git, env_value("DISABLE_GIT", env), False),
+            save_requirements=_flag(self.save_requirements, env_value("SAVE_REQUIREMENTS", env), True),
+            disable_stats=_flag(
+                self.disable_stats, env.get("RUNYARD_DISABLE_STATS") or env.get("WANDB_X_DISABLE_STATS"), False
+            ),
+            stats_sampling_interval=_stats_interval(
+                self.stats_sampling_interval,
+                env.get("RUNYARD_STATS_SAMPLING_INTERVAL") or env.get("WANDB_X_STATS_SAMPLING_INTERVAL"),
+            ),
         )
+
+
+def _flag(value: bool | None, env: str | None, default: bool) -> bool:
+    if value is not None:
+        return bool(value)
+    return _parse_bool(env) if env else default
+
+
+def _stats_interval(value: float | None, env: str | None) -> float:
+    seconds = _positive("stats_sampling_interval", value, env, 15.0)
+    if seconds < _MIN_STATS_INTERVAL:
+        import warnings
+
+        warnings.warn(
+            f"runyard: stats_sampling_interval {seconds:g} s is below the minimum; sampling every "
+            f"{_MIN_STATS_INTERVAL:g} s",
+            UserWarning,
+            stacklevel=3,
+        )
+        seconds = _MIN_STATS_INTERVAL
+    return seconds
 
 
 def _positive(name: str, value: float | None, env: str | None, default: float) -> float:
@@ -160,6 +223,10 @@ class ResolvedSettings:
     keep_run_log: bool
     silent: bool
     console: str
+    disable_git: bool = False
+    save_requirements: bool = True
+    disable_stats: bool = False
+    stats_sampling_interval: float = 15.0
 
     @property
     def runs_dir(self) -> Path:

@@ -191,7 +191,7 @@ def _accumulate(st: dict[str, Any], value: Any) -> None:
     try:
         fv = float(value)
     except OverflowError:  # an int beyond float range
-        fv = math.copysign(math.inf, value)
+        fv = math.inf if value > 0 else -math.inf
     if "first" not in st:
         st["first"] = value
         st["min"] = value

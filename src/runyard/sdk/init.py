@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import _thread
 import getpass
 import os
 import socket
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -14,10 +16,13 @@ from typing import Any
 from runyard import records as R
 from runyard.errors import ResumeError, UsageError
 from runyard.runlog import RunLogWriter
-from runyard.sdk import lifecycle
+from runyard.sdk import console, lifecycle
 from runyard.sdk.config import load_config_source
+from runyard.sdk.console import ConsoleCapture
+from runyard.sdk.metadata import MetadataProbe, quick_metadata
 from runyard.sdk.names import new_run_id, new_run_name, new_session_id
 from runyard.sdk.run import Run
+from runyard.sdk.system import SystemSampler
 from runyard.settings import ResolvedSettings, Settings, init_params_from_env, resume_flag
 
 _REINIT = ("return_previous", "finish_previous", "create_new", "default")
@@ -247,8 +252,10 @@ def init(
         "program": _program(),
         "mode": resolved.mode,
     }
+    metadata = quick_metadata(run, body["username"], body["host"])
     with run._lock:
         run._write(R.KIND_START, body)
+        run._write(R.KIND_METADATA, metadata)
 
     if sink is not None:
         sink.close()
@@ -269,7 +276,40 @@ def init(
         verb = "resuming" if resumed else "starting"
         where = f"offline, run log {writer.path}" if resolved.mode == "offline" else f"store {resolved.root_dir}"
         print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
+    _start_observers(run, resolved)
     return run
+
+
+def _start_observers(run: Run, settings: ResolvedSettings) -> None:
+    """Start what records the run in the background: slow metadata, the console, system metrics.
+
+    The console is switched over here, so that everything printed after init() is captured. The three threads
+    are started by a launcher that init() does not wait for: ``Thread.start()`` blocks until the new thread has
+    run, which costs a scheduler tick (~4 ms) per thread when the CPUs are busy, as they are while the ingester
+    process starts.
+    """
+    try:
+        capture = console.install(run, settings.console)
+    except OSError as exc:  # no file descriptors left, say: the run goes on without its console
+        print(f"runyard: console output is not captured: {exc}", file=sys.stderr)
+        capture = None
+    probe = MetadataProbe(run, git=not settings.disable_git, requirements=settings.save_requirements)
+    sampler = None if settings.disable_stats else SystemSampler(run, settings.stats_sampling_interval)
+    run._console, run._metadata_probe, run._sampler = capture, probe, sampler
+    started = threading.Event()
+    run._observers_started = started
+    _thread.start_new_thread(_launch, ([capture, probe, sampler], started))
+
+
+def _launch(observers: list[ConsoleCapture | MetadataProbe | SystemSampler | None], started: threading.Event) -> None:
+    try:
+        for observer in observers:
+            if observer is not None:
+                observer.start()
+    except Exception as exc:  # cannot start a thread (a process at its thread limit): record without it
+        print(f"runyard: could not start a background thread: {exc}", file=sys.stderr)
+    finally:
+        started.set()
 
 
 def dir_(obj: Any) -> list[str]:

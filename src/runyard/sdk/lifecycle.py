@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runyard.sdk.run import Run
 
 _FINISH_TIMEOUT = 120.0
+_OBSERVER_START_WAIT = 5.0
 
 _active: Run | None = None
 _hooks_installed = False
@@ -69,6 +70,7 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     code = int(exit_code or 0)
     if state is None:
         state = R.STATE_FINISHED if code == 0 else R.STATE_FAILED
+    problems = stop_observers(run)
     with run._lock:
         if run._pending:
             run._commit_pending()
@@ -92,11 +94,36 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     if state == R.STATE_FINISHED:
         _resume_file(run).unlink(missing_ok=True)
     if not run._settings.silent and run._settings.mode != "disabled":
+        for problem in problems:
+            print(f"runyard: {problem}", file=sys.stderr)
         where = "run log " + str(run._writer.path) if run._settings.mode == "offline" and run._writer else "store"
         print(
             f"runyard: run {run.name} ({run.id}) {state}: {run.step} steps in the {where}",
             file=sys.stderr,
         )
+
+
+def stop_observers(run: Run) -> list[str]:
+    """Stop the system sampler, the metadata probe and the console capture (in that order: output printed until now is
+    still captured), after each has written what it holds. Returns what went wrong, to report at finish."""
+    problems: list[str] = []
+    started = run._observers_started
+    if started is not None and not started.wait(_OBSERVER_START_WAIT):
+        problems.append("the background threads did not start in time")
+    sampler, run._sampler = run._sampler, None
+    if sampler is not None:
+        sampler.stop()
+        if sampler.errors:
+            problems.append(f"{sampler.errors} system-metrics probe(s) failed; their metrics are missing")
+    probe, run._metadata_probe = run._metadata_probe, None
+    if probe is not None and not probe.wait():
+        problems.append("the git and package metadata took too long to gather and was left out")
+    capture, run._console = run._console, None
+    if capture is not None:
+        capture.stop()
+        if capture.errors:
+            problems.append(f"console capture had {capture.errors} error(s), the last: {capture.last_error}")
+    return problems
 
 
 def _settle(run: Run, seq: int) -> None:
@@ -211,6 +238,9 @@ def register_child_finalizer(run: Run) -> None:
 def _drain_unfinished(run: Run) -> None:
     if run._finished or run._pid != os.getpid():
         return
+    stop_observers(run)
+    with run._lock:
+        run._finished = True  # nothing may write to the run log once it is closed
     if run._writer is not None:
         run._writer.close()
     ingester = run._ingester

@@ -31,6 +31,9 @@ from runyard.summary_fold import SummaryFolder
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from runyard.sdk.console import ConsoleCapture
+    from runyard.sdk.metadata import MetadataProbe
+    from runyard.sdk.system import SystemSampler
     from runyard.settings import ResolvedSettings
     from runyard.sinks.process import IngesterProcess
 
@@ -100,6 +103,11 @@ class Run:
         self._finished = False
         self._exit_state: str | None = None
         self._ingester: IngesterProcess | None = None
+        # Background observers (metadata probe, console capture, system sampler): init() starts, finish() stops them.
+        self._console: ConsoleCapture | None = None
+        self._sampler: SystemSampler | None = None
+        self._metadata_probe: MetadataProbe | None = None
+        self._observers_started: threading.Event | None = None
         self._packer = msgpack.Packer(use_bin_type=True)
         self._metrics: dict[str, Metric] = {}
         for body in metrics or []:
@@ -230,8 +238,8 @@ class Run:
         row["_timestamp"] = t
         if self._sync_active:
             self._sync_step_metrics(row)
+        self._write(R.KIND_ROW, row)  # first: a row that cannot be stored must not reach the summary either
         self._folder_summary.fold_row(row)
-        self._write(R.KIND_ROW, row)
         self._step += 1
 
     def _sync_step_metrics(self, row: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import select
+import selectors
 import subprocess
 import sys
 import time
@@ -72,13 +72,15 @@ class IngesterProcess:
         deadline = time.monotonic() + timeout + 5
         fd = proc.stdout.fileno()
         line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                line += chunk
+        # A selector, not select(): a process may hold more than 1024 open files.
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while time.monotonic() < deadline and not line.endswith(b"\n"):
+                if selector.select(0.5):
+                    chunk = os.read(fd, 4096)
+                    if not chunk:
+                        break
+                    line += chunk
         self._close(proc)
         parts = line.decode(errors="replace").split(" ", 3)
         if len(parts) >= 3 and parts[0] == "done":

@@ -8,7 +8,7 @@ below.
 
 from __future__ import annotations
 
-from runyard.store.models import ProjectRecord, ResumeState, RunRecord
+from runyard.store.models import ConsoleLine, FileInfo, ProjectRecord, ResumeState, RunRecord
 from runyard.store.store import Store
 
-__all__ = ["ProjectRecord", "ResumeState", "RunRecord", "Store"]
+__all__ = ["ConsoleLine", "FileInfo", "ProjectRecord", "ResumeState", "RunRecord", "Store"]

@@ -19,13 +19,17 @@ from runyard.errors import IngestGapError, StoreError
 from runyard.flatten import flatten
 from runyard.records import (
     KIND_CONFIG,
+    KIND_CONSOLE,
     KIND_EXIT,
+    KIND_FILE,
     KIND_HEARTBEAT,
     KIND_META,
+    KIND_METADATA,
     KIND_METRIC,
     KIND_ROW,
     KIND_START,
     KIND_SUMMARY,
+    KIND_SYSTEM,
     KINDS,
     STATE_CRASHED,
     STATE_RUNNING,
@@ -33,7 +37,9 @@ from runyard.records import (
 )
 from runyard.store.engine import dialect_insert
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
+from runyard.store.run_files import file_of, upsert_files
 from runyard.store.schema import entities, projects, runs, sessions
+from runyard.store.streams import ConsoleRow, SystemRow, append_console, console_rows, insert_system_rows, system_row
 from runyard.summary_fold import SummaryFolder
 
 __all__ = ["apply_batch", "heartbeat", "mark_crashed", "session_of"]
@@ -160,6 +166,9 @@ def _apply(
     folder = SummaryFolder(run["summary"], run["summary_state"], run["metrics"])
     config: dict[str, Any] = run["config"]
     points: Points = {}
+    console: list[ConsoleRow] = []
+    samples: list[SystemRow] = []
+    files: dict[str, bytes] = {}
     heartbeat = max(run["heartbeat_at"], now)
     for _seq, kind, body in new:
         if kind == KIND_ROW:
@@ -204,6 +213,15 @@ def _apply(
             run["exit_code"] = body.get("exit_code")
             run["finished_at"] = float(body["t"])
             run["runtime"] = float(body.get("runtime", run["runtime"]))
+        elif kind == KIND_CONSOLE:
+            console.extend(console_rows(body, now))
+        elif kind == KIND_SYSTEM:
+            samples.append(system_row(body))
+        elif kind == KIND_METADATA:
+            run["metadata"] = {**run["metadata"], **body}  # a new dict: the change check below sees it
+        elif kind == KIND_FILE:
+            name, content = file_of(body)
+            files[name] = content  # the last of a batch's files of one name wins
     # Any applied record means the run's process (or its sync) is alive: a run read as crashed reads running.
     run["heartbeat_at"] = heartbeat
     if run["state"] == STATE_CRASHED:
@@ -213,6 +231,9 @@ def _apply(
     run["summary_state"] = folder.state
     run["metrics"] = folder.metrics
     staged = append_points(conn, run["id"], points, cache)
+    append_console(conn, run["id"], console)
+    insert_system_rows(conn, run["id"], samples)
+    upsert_files(conn, run["id"], files, now)
     # JSON columns are always rewritten: they were mutated in place, so comparing with `original` proves nothing.
     changes = {k: v for k, v in run.items() if k != "id" and (k in _JSON_COLUMNS or original[k] != v)}
     conn.execute(sa.update(runs).where(runs.c.id == run["id"]).values(**changes))
@@ -278,6 +299,7 @@ def _ensure_run(conn: Connection, start: dict[str, Any], now: float) -> int:
             "summary": {},
             "summary_state": {},
             "metrics": [],
+            "metadata": {},
             "created_at": created,
             "heartbeat_at": float(start.get("started_at") or created),
         },

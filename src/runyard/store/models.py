@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
 from runyard.records import STATE_CRASHED, STATE_RUNNING, MetricBody
 
-__all__ = ["ProjectRecord", "ResumeState", "RunRecord", "effective_state"]
+__all__ = ["ConsoleLine", "FileInfo", "ProjectRecord", "ResumeState", "RunRecord", "effective_state"]
 
 
 def effective_state(state: str, heartbeat_at: float, now: float, crash_timeout: float) -> str:
@@ -55,6 +55,7 @@ class RunRecord:
     host: str
     username: str
     program: str
+    metadata: dict[str, Any] = field(default_factory=dict)  # where and how it ran (records.MetadataBody)
 
     @classmethod
     def from_row(cls, row: RowMapping, entity: str, project: str, now: float, crash_timeout: float) -> RunRecord:
@@ -80,6 +81,7 @@ class RunRecord:
             host=row["host"],
             username=row["username"],
             program=row["program"],
+            metadata=row.get("metadata") or {},
         )
 
 
@@ -99,3 +101,22 @@ class ResumeState:
     tags: list[str]
     group: str | None
     job_type: str | None
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One line of a run's console output, numbered 0.. across all of the run's sessions."""
+
+    line_no: int
+    t: float  # unix seconds
+    stream: str  # "stdout" | "stderr"
+    text: str  # without its newline
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a run: stored (sent by the run) or derived on read (``output.log``, ``config.yaml``...)."""
+
+    name: str
+    size: int  # bytes
+    updated_at: float  # unix seconds

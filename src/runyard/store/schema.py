@@ -7,9 +7,13 @@ checks that the migrations produce exactly these tables.
 
     entities 1─* projects 1─* runs 1─* series 1─* blocks
                                   1─* sessions
+                                  1─* console_lines, system_samples, run_files
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
-sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`).
+sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
+metrics are the run's other two streams: one row per console line (numbered 0.. per run, across resumed
+sessions) and one row per system-metrics sample (a few per minute). ``runs.metadata`` says where and how the
+run ran (host, OS, Python, hardware, git...). Every table below ``runs`` cascades on the run's deletion.
 """
 
 from __future__ import annotations
@@ -18,9 +22,21 @@ import sqlalchemy as sa
 
 from runyard.store.jsontypes import JSONValue
 
-__all__ = ["HEAD_REVISION", "blocks", "entities", "metadata", "projects", "runs", "series", "sessions"]
+__all__ = [
+    "HEAD_REVISION",
+    "blocks",
+    "console_lines",
+    "entities",
+    "metadata",
+    "projects",
+    "run_files",
+    "runs",
+    "series",
+    "sessions",
+    "system_samples",
+]
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -77,6 +93,9 @@ runs = sa.Table(
     sa.Column("username", sa.Text, nullable=False, server_default=""),
     sa.Column("program", sa.Text, nullable=False, server_default=""),
     sa.Column("pid", sa.Integer, nullable=True),
+    # Where and how the run ran (runyard.records' KIND_METADATA). A column named "metadata": reach it as
+    # runs.c["metadata"].
+    sa.Column("metadata", JSONValue, nullable=False, server_default="{}"),
     sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run_id"),
     sa.Index("ix_runs_project_created", "project_id", "created_at"),
 )
@@ -114,4 +133,40 @@ blocks = sa.Table(
     sa.Column("vsum", sa.Double, nullable=True),
     sa.Column("vlast", sa.Double, nullable=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+console_lines = sa.Table(
+    "console_lines",
+    metadata,
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    # 0, 1, 2... per run, contiguous, continuing across resumed sessions. The primary key is the index that
+    # reads a run's lines in order, from any line number.
+    sa.Column("line_no", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("t", sa.Double, nullable=False),
+    sa.Column("stream", sa.String(8), nullable=False),  # "stdout" | "stderr"
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+system_samples = sa.Table(
+    "system_samples",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("t", sa.Double, nullable=False),
+    sa.Column("runtime", sa.Double, nullable=False),
+    # {"system/...": number}; a column named "values": reach it as system_samples.c["values"].
+    sa.Column("values", JSONValue, nullable=False),
+    sa.Index("ix_system_samples_run_t", "run_pk", "t"),
+)
+
+run_files = sa.Table(
+    "run_files",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("run_pk", "name", name="uq_run_files_run_name"),
 )

@@ -8,20 +8,22 @@ same path. Reads return frozen dataclasses and plain dicts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from runyard.errors import StoreError
+from runyard.errors import NotFoundError, StoreError, UsageError
 from runyard.records import Record
-from runyard.store import reads
+from runyard.store import queries, reads, run_edits, run_files, sampling, streams
 from runyard.store.engine import WRITE_OPTION, create_engine, normalize_url
+from runyard.store.filters import Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of
 from runyard.store.migrate import ensure_schema
-from runyard.store.models import ProjectRecord, ResumeState, RunRecord
+from runyard.store.models import ConsoleLine, FileInfo, ProjectRecord, ResumeState, RunRecord
+from runyard.store.sampling import Bucket
 
 __all__ = ["Store"]
 
@@ -170,6 +172,209 @@ class Store:
         if pk is None:
             return iter(())
         return reads.history(self.engine, pk, keys, min_step, max_step)
+
+    # -- run data: metadata, console output, system metrics, files; edits from runyard.Api -------------------
+    # (storage of where and how a run ran: store/streams.py, store/run_files.py, store/run_edits.py)
+
+    def console(
+        self, entity: str, project: str, run_id: str, *, start: int = 0, limit: int | None = None
+    ) -> list[ConsoleLine]:
+        """The run's console lines numbered ``start`` and on, in order (at most ``limit``); [] for an unknown run.
+
+        Line numbers run 0, 1, 2... across all the run's sessions, so a reader following a live run asks for
+        ``start=`` the number after the last line it has.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else streams.console_lines_of(conn, pk, start, limit)
+
+    def console_count(self, entity: str, project: str, run_id: str) -> int:
+        """How many console lines the run has (0 for an unknown run)."""
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return 0 if pk is None else streams.console_count(conn, pk)
+
+    def system_history(
+        self, entity: str, project: str, run_id: str, keys: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The run's system-metrics samples in time order: ``{"_timestamp": t, "_runtime": r, key: v...}``.
+
+        With ``keys`` (``system/...`` names), rows hold only those keys and samples with none of them are
+        left out. An unknown run has no rows.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else streams.system_history(conn, pk, keys)
+
+    def files(self, entity: str, project: str, run_id: str) -> list[FileInfo]:
+        """The run's files by name: those it sent, and ``output.log``, ``config.yaml``, ``runyard-summary.json``
+        and ``runyard-metadata.json`` derived from its data (see :mod:`runyard.store.run_files`)."""
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else run_files.list_files(conn, pk)
+
+    def file_content(self, entity: str, project: str, run_id: str, name: str) -> bytes | None:
+        """The content of one of the run's files (stored or derived), or None."""
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return None if pk is None else run_files.file_content(conn, pk, name)
+
+    def update_run(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        name: str | None = None,
+        notes: str | None = None,
+        tags: Sequence[str] | None = None,
+        config: dict[str, Any] | None = None,
+        summary: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Edit a run (``runyard.Api``'s ``run.update()``); returns the run as it now is.
+
+        Only the fields given (not None) change. ``config``, ``summary`` and ``metadata`` replace the stored
+        dicts wholesale: pass the full edited dict. Raises :class:`~runyard.errors.NotFoundError` when the
+        run does not exist.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                if pk is None or run_edits.lock_run(conn, pk) is None:
+                    raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+                run_edits.update_run(
+                    conn, pk, name=name, notes=notes, tags=tags, config=config, summary=summary, metadata=metadata
+                )
+                found = reads.get_run(conn, entity, project, run_id, time.time(), self.crash_timeout)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not update run {entity}/{project}/{run_id}: {exc}") from exc
+        if found is None:  # cannot happen: the row was locked
+            raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+        return found
+
+    def delete_run(self, entity: str, project: str, run_id: str) -> bool:
+        """Delete a run and all its data (sessions, history, console, system metrics, files).
+
+        The project's last activity moves to now; the run id is free for a new run. Returns False when there
+        was no such run. A process still writing the run gets store errors for its later batches.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                project_id = None if pk is None else run_edits.lock_run(conn, pk)
+                if pk is None or project_id is None:
+                    return False
+                series_ids = run_edits.delete_run(conn, pk, project_id, time.time())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not delete run {entity}/{project}/{run_id}: {exc}") from exc
+        # SQLite may give a deleted series' id to a new one: no cached block of the old one may survive.
+        self._cache.discard(dict.fromkeys(series_ids))
+        return True
+
+    # -- run queries and bucketed history (runyard.Api): store/filters.py, queries.py, sampling.py ------------
+
+    def query_runs(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | Node | None = None,
+        order: str | Order | None = "-created_at",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """A project's runs matching W&B-style ``filters``, sorted by ``order``, from ``offset`` (at most ``limit``).
+
+        ``filters`` is a MongoDB-style dict (see :mod:`runyard.store.filters`); ``order`` a field with ``-`` for
+        descending (``created_at``, ``display_name``, ``config.lr``, ``summary_metrics.loss``...). Runs that lack
+        the order field come last either way. Raises :class:`~runyard.errors.FilterError` for a bad filter or
+        order. An unknown project has no runs.
+        """
+        node, parsed = parse_filter(filters), parse_order(order)
+        _check_page(limit, offset)
+        with self.engine.connect() as conn:
+            return queries.query_runs(
+                conn, entity, project, node, parsed, limit, offset, time.time(), self.crash_timeout
+            )
+
+    def count_runs(self, entity: str, project: str, *, filters: Mapping[str, Any] | Node | None = None) -> int:
+        """How many of a project's runs match ``filters`` (see :meth:`query_runs`)."""
+        node = parse_filter(filters)
+        with self.engine.connect() as conn:
+            return queries.count_runs(conn, entity, project, node, time.time(), self.crash_timeout)
+
+    def query_run_ids(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | Node | None = None,
+        order: str | Order | None = "-created_at",
+    ) -> list[str]:
+        """The ids of every run matching ``filters``, in ``order``: a snapshot for paging (see :meth:`get_runs`)."""
+        node, parsed = parse_filter(filters), parse_order(order)
+        with self.engine.connect() as conn:
+            return queries.query_run_ids(conn, entity, project, node, parsed, time.time(), self.crash_timeout)
+
+    def get_runs(self, entity: str, project: str, run_ids: Sequence[str]) -> list[RunRecord]:
+        """The runs with these ids, in the order given; ids with no run (deleted meanwhile) are left out."""
+        with self.engine.connect() as conn:
+            return queries.get_runs(conn, entity, project, run_ids, time.time(), self.crash_timeout)
+
+    def bucket_series(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        key: str,
+        *,
+        buckets: int = 1000,
+        x_axis: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
+    ) -> list[Bucket]:
+        """One history key cut into at most ``buckets`` equal x-ranges, each with its min, max and last value.
+
+        Full fidelity, never random: along ``_step``, buckets covering whole blocks come from the blocks'
+        summaries and only blocks at bucket edges are decoded. With another ``x_axis`` (``_runtime``,
+        ``_timestamp``, a metric) points are placed by that key's value at their step; steps without it are
+        skipped. Empty buckets are left out; an unknown run or key has none.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            if pk is None:
+                return []
+            return sampling.bucket_series(conn, pk, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x)
+
+    def sampled_history(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        keys: Sequence[str] | None = None,
+        samples: int = 500,
+        x_axis: str = "_step",
+    ) -> list[dict[str, Any]]:
+        """History rows in step order, thinned without losing extremes.
+
+        For every key (all of the run's keys when ``keys`` is None), its series is cut into about
+        ``samples / 3`` buckets and the rows holding each bucket's min, max and last value are all returned,
+        merged by step like :meth:`history` (a row holds ``_step`` and the asked keys present at that step).
+        With another ``x_axis``, buckets follow that key's values and rows lacking it are skipped.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            if pk is None:
+                return []
+            return sampling.sampled_history(conn, pk, keys, samples, x_axis)
+
+
+def _check_page(limit: int | None, offset: int) -> None:
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise UsageError(f"limit must be None or an integer >= 0, not {limit!r}")
+    if type(offset) is not int or offset < 0:
+        raise UsageError(f"offset must be an integer >= 0, not {offset!r}")
 
 
 def _safe(url: str) -> str:

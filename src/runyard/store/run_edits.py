@@ -1,0 +1,79 @@
+"""Edits that do not come from a run's own records: ``runyard.Api`` changing a run, or deleting it.
+
+Both lock like ingestion does (the run's session rows, then its run row), so on PostgreSQL an edit and a live
+run's batch apply one after the other instead of deadlocking or overwriting each other; on SQLite the write
+transaction's ``BEGIN IMMEDIATE`` serialises them anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.store.schema import blocks, console_lines, projects, run_files, runs, series, sessions, system_samples
+
+__all__ = ["delete_run", "lock_run", "update_run"]
+
+
+def lock_run(conn: Connection, run_pk: int) -> int | None:
+    """Lock a run for an edit (sessions first, as ingestion does); returns its project's id, None if gone."""
+    conn.execute(sa.select(sessions.c.session).where(sessions.c.run_pk == run_pk).with_for_update()).all()
+    found = conn.execute(sa.select(runs.c.project_id).where(runs.c.id == run_pk).with_for_update()).scalar()
+    return None if found is None else int(found)
+
+
+def update_run(
+    conn: Connection,
+    run_pk: int,
+    *,
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Change the given fields of a run; ``config``, ``summary`` and ``metadata`` replace the stored dicts.
+
+    The summary's aggregator state is kept, so a resumed run that logs a key again folds on from its history.
+    """
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = name
+    if notes is not None:
+        values["notes"] = notes
+    if tags is not None:
+        if isinstance(tags, str):
+            raise TypeError("tags must be a sequence of strings, not one string")
+        values["tags"] = [str(tag) for tag in tags]
+    if config is not None:
+        values["config"] = dict(config)
+    if summary is not None:
+        values["summary"] = dict(summary)
+    if metadata is not None:
+        values["metadata"] = dict(metadata)
+    if values:
+        conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(**values))
+
+
+def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> list[int]:
+    """Delete a run and all its data; returns the ids of its deleted series (for the open-block cache).
+
+    Every child table is emptied explicitly rather than through ``ON DELETE CASCADE`` alone: the cascades
+    exist on both backends, but an explicit delete does not depend on SQLite's ``foreign_keys`` pragma being
+    on for the connection at hand. The project's last activity moves to ``now``.
+    """
+    series_ids = [int(sid) for sid in conn.execute(sa.select(series.c.id).where(series.c.run_pk == run_pk)).scalars()]
+    conn.execute(
+        sa.delete(blocks).where(blocks.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk)))
+    )
+    for table in (series, sessions, console_lines, system_samples, run_files):
+        conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
+    conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
+    conn.execute(
+        sa.update(projects).where(projects.c.id == project_id, projects.c.last_activity < now).values(last_activity=now)
+    )
+    return series_ids

@@ -1,0 +1,188 @@
+"""A run's two streams besides history: console output and system metrics.
+
+Console output is one ``console_lines`` row per line, numbered 0, 1, 2... per run; a resumed session carries
+on from the run's last number, so the numbers stay contiguous across sessions and a reader can page through
+them (``start``/``limit``) or follow a live run from the last number it saw. System metrics arrive every
+1–15 s, so one ``system_samples`` row per sample (a JSON dict of ``system/...`` values) stays small.
+
+Both are written inside :func:`runyard.store.ingest.apply_batch`'s transaction, after the batch's records
+have been parsed here, so a replayed batch (skipped by its seqs) never adds a line or a sample twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.store.models import ConsoleLine
+from runyard.store.schema import console_lines, system_samples
+
+__all__ = [
+    "ConsoleRow",
+    "SystemRow",
+    "append_console",
+    "console_count",
+    "console_lines_of",
+    "console_rows",
+    "console_size",
+    "console_texts",
+    "insert_system_rows",
+    "system_history",
+    "system_row",
+    "text_safe",
+]
+
+ConsoleRow = tuple[float, str, str]
+"""``(t, stream, text)`` of one console line, ready to be numbered and stored."""
+
+SystemRow = dict[str, Any]
+"""``{"t": ..., "runtime": ..., "values": {...}}``: one ``system_samples`` row without its run."""
+
+_STREAMS = frozenset({"stdout", "stderr"})
+_READ_CHUNK = 5000  # console lines per query when a whole run's output is read
+
+
+def text_safe(text: str) -> str:
+    """``text`` storable in a TEXT column of both backends: PostgreSQL refuses NUL characters."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+# -- parsing record bodies (runyard.records.ConsoleBody, SystemBody) -----------------------------------------
+
+
+def console_rows(body: Mapping[str, Any], now: float) -> list[ConsoleRow]:
+    """The lines of a console record. A line without a usable time gets ``now``; an unknown stream is stdout."""
+    out: list[ConsoleRow] = []
+    for line in body["lines"]:
+        t, stream, text = line
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+            t = now
+        if stream not in _STREAMS:
+            stream = "stdout"
+        if not isinstance(text, str):
+            text = str(text)
+        out.append((float(t), stream, text_safe(text)))
+    return out
+
+
+def system_row(body: Mapping[str, Any]) -> SystemRow:
+    """The row of a system-metrics record; ``values`` must be a dict."""
+    values = body["values"]
+    if not isinstance(values, dict):
+        raise TypeError(f"system record values must be a dict, not {type(values).__name__}")
+    return {"t": float(body["t"]), "runtime": float(body.get("runtime") or 0.0), "values": dict(values)}
+
+
+# -- writes ---------------------------------------------------------------------------------------------------
+
+
+def append_console(conn: Connection, run_pk: int, rows: Sequence[ConsoleRow]) -> None:
+    """Append lines to a run's console, numbered on from its last line (the caller holds the run's row lock)."""
+    if not rows:
+        return
+    last = conn.execute(
+        sa.select(sa.func.max(console_lines.c.line_no)).where(console_lines.c.run_pk == run_pk)
+    ).scalar()
+    start = 0 if last is None else int(last) + 1
+    conn.execute(
+        sa.insert(console_lines),
+        [
+            {"run_pk": run_pk, "line_no": start + i, "t": t, "stream": stream, "text": text}
+            for i, (t, stream, text) in enumerate(rows)
+        ],
+    )
+
+
+def insert_system_rows(conn: Connection, run_pk: int, rows: Sequence[SystemRow]) -> None:
+    """Store system-metrics samples of a run."""
+    if rows:
+        conn.execute(sa.insert(system_samples), [{"run_pk": run_pk, **row} for row in rows])
+
+
+# -- reads ----------------------------------------------------------------------------------------------------
+
+
+def console_lines_of(conn: Connection, run_pk: int, start: int, limit: int | None) -> list[ConsoleLine]:
+    """Lines numbered ``start`` and on, in order, at most ``limit`` of them."""
+    if limit is not None and limit <= 0:
+        return []
+    query = (
+        sa.select(console_lines.c.line_no, console_lines.c.t, console_lines.c.stream, console_lines.c.text)
+        .where(console_lines.c.run_pk == run_pk, console_lines.c.line_no >= max(start, 0))
+        .order_by(console_lines.c.line_no)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [ConsoleLine(int(n), float(t), stream, text) for n, t, stream, text in conn.execute(query)]
+
+
+def console_count(conn: Connection, run_pk: int) -> int:
+    """How many console lines the run has (its next line number)."""
+    found = conn.execute(sa.select(sa.func.count()).where(console_lines.c.run_pk == run_pk)).scalar()
+    return int(found or 0)
+
+
+def console_size(conn: Connection, run_pk: int) -> tuple[int, int, float | None]:
+    """``(lines, bytes of output.log, time of the last line)``, computed in the database."""
+    text = console_lines.c.text
+    if conn.dialect.name == "postgresql":
+        octets: Any = sa.func.octet_length(text)
+    else:  # SQLite: length() of a BLOB counts bytes (octet_length needs SQLite 3.43)
+        octets = sa.func.length(sa.cast(text, sa.LargeBinary))
+    row = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(octets), sa.func.max(console_lines.c.t)).where(
+            console_lines.c.run_pk == run_pk
+        )
+    ).one()
+    count = int(row[0] or 0)
+    # output.log ends every line with a newline.
+    return count, int(row[1] or 0) + count, None if row[2] is None else float(row[2])
+
+
+def console_texts(conn: Connection, run_pk: int) -> Iterator[str]:
+    """The text of every console line in order, read in chunks (a long run's output may be large)."""
+    start = 0
+    while True:
+        chunk = list(
+            conn.execute(
+                sa.select(console_lines.c.line_no, console_lines.c.text)
+                .where(console_lines.c.run_pk == run_pk, console_lines.c.line_no >= start)
+                .order_by(console_lines.c.line_no)
+                .limit(_READ_CHUNK)
+            )
+        )
+        for _, text in chunk:
+            yield text
+        if len(chunk) < _READ_CHUNK:
+            return
+        start = int(chunk[-1][0]) + 1
+
+
+def system_history(conn: Connection, run_pk: int, keys: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Samples in time order as ``{"_timestamp": t, "_runtime": r, key: value...}``.
+
+    With ``keys``, each row holds only those keys (besides the two times) and samples holding none of them
+    are left out, as :meth:`runyard.store.Store.history` does.
+    """
+    wanted = None if keys is None else [k for k in keys if k not in ("_timestamp", "_runtime")]
+    query = (
+        sa.select(system_samples.c.t, system_samples.c.runtime, system_samples.c["values"])
+        .where(system_samples.c.run_pk == run_pk)
+        .order_by(system_samples.c.t, system_samples.c.id)
+    )
+    out: list[dict[str, Any]] = []
+    for t, runtime, values in conn.execute(query):
+        row: dict[str, Any] = {"_timestamp": t, "_runtime": runtime}
+        if wanted is None:
+            row.update(values)
+        else:
+            picked = {k: values[k] for k in wanted if k in values}
+            if not picked:
+                continue
+            row.update(picked)
+        out.append(row)
+    return out
