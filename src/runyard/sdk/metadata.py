@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -290,23 +291,40 @@ def _run(cmd: list[str], cwd: str | None) -> str | None:
     return done.stdout.decode(errors="replace").strip()
 
 
+# The package scan is pure-Python work (hundreds of distributions): run in the training process it would hold the
+# GIL for tens of milliseconds while the user's loop runs. A child interpreter with the same sys.path does it
+# instead; this thread only waits on the pipe, which releases the GIL.
+_FREEZE = """
+import json, sys
+sys.path[:] = json.loads(sys.argv[1])
+from importlib import metadata
+seen = {}
+for dist in metadata.distributions():
+    try:
+        name = dist.metadata["Name"]
+        version = dist.version
+    except Exception:
+        continue
+    if not name or not version:
+        continue
+    key = name.lower().replace("_", "-").replace(".", "-")
+    seen.setdefault(key, f"{name}=={version}")  # the first on sys.path is the one Python imports
+sys.stdout.write("".join(line + "\\n" for _, line in sorted(seen.items())))
+"""
+
+
 @functools.lru_cache(maxsize=1)
 def requirements_txt() -> str:
     """The installed distributions as ``name==version`` lines, sorted case-insensitively, like ``pip freeze``.
 
     Gathered once per process: later runs of the same process (a sweep, say) reuse it.
     """
-    from importlib import metadata
+    import json
 
-    seen: dict[str, str] = {}
-    for dist in metadata.distributions():
-        try:
-            name = dist.metadata["Name"]
-            version = dist.version
-        except Exception:
-            continue
-        if not name or not version:
-            continue
-        key = name.lower().replace("_", "-").replace(".", "-")
-        seen.setdefault(key, f"{name}=={version}")  # the first on sys.path is the one Python imports
-    return "".join(line + "\n" for _, line in sorted(seen.items()))
+    done = subprocess.run(
+        [sys.executable, "-c", _FREEZE, json.dumps(sys.path)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.decode("utf-8", errors="replace")
