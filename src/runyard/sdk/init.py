@@ -132,7 +132,7 @@ def init(
     elif isinstance(settings, dict):
         settings = Settings(**settings)
     elif not isinstance(settings, Settings):
-        settings = Settings(**{k: getattr(settings, k) for k in dir_(settings) if not k.startswith("_")})
+        settings = Settings(**{k: v for k, v in getattr(settings, "__dict__", {}).items() if not k.startswith("_")})
     env = init_params_from_env()
     if mode is not None:
         settings.mode = mode
@@ -310,10 +310,6 @@ def _launch(observers: list[ConsoleCapture | MetadataProbe | SystemSampler | Non
         print(f"runyard: could not start a background thread: {exc}", file=sys.stderr)
     finally:
         started.set()
-
-
-def dir_(obj: Any) -> list[str]:
-    return [k for k in vars(obj)] if hasattr(obj, "__dict__") else []
 
 
 def _reinit_mode(reinit: bool | str | None) -> str:

@@ -48,10 +48,6 @@ class Ingester(threading.Thread):
         self.sink: Sink | None = None
 
     # -- called from the training thread
-    def wake(self) -> None:
-        """Ask for an ingestion pass now instead of at the next interval."""
-        self._wake.set()
-
     def drain(self, seq: int, timeout: float) -> bool:
         """Stop after ingesting every record up to ``seq``; True when that happened within ``timeout``."""
         self._stopping.set()
