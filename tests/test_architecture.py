@@ -25,6 +25,7 @@ ALLOWED = {
     "replay": {"runlog", "store"},
     "api": {"store", "replay"},
     "demo": {"package", "sdk", "replay", "store"},
+    "server": {"store", "replay"},
     "package": {"sdk", "api"},
     "cli": {"*"},
 }

@@ -48,6 +48,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(root_dir=args.dir, steps=args.steps)
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from runyard.server.serve import serve
+
+    settings = _settings(args)
+    return serve(settings.store_url, host=args.host, port=args.port, crash_timeout=settings.crash_timeout)
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from runyard.server.serve import serve
+
+    settings = Settings(store_url=args.db).resolved()
+    return serve(args.db, host=args.host, port=args.port, crash_timeout=settings.crash_timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runyard", description="runyard: self-hosted experiment tracking")
     parser.add_argument("--version", action="version", version=_version())
@@ -67,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--steps", type=int, default=300, help="training steps per run")
     common(p_demo)
     p_demo.set_defaults(func=cmd_demo)
+
+    p_ui = sub.add_parser("ui", help="serve the web app over the local store")
+    p_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p_ui.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    common(p_ui)
+    p_ui.set_defaults(func=cmd_ui)
+
+    p_server = sub.add_parser("server", help="serve the web app and API over a shared store")
+    p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")
+    p_server.add_argument("--blobs", default=None, help="where run files go (a folder or file:// URL)")
+    p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p_server.set_defaults(func=cmd_server)
     return parser
 
 

@@ -8,6 +8,8 @@ checks that the migrations produce exactly these tables.
     entities 1─* projects 1─* runs 1─* series 1─* blocks
                                   1─* sessions
                                   1─* console_lines, system_samples, run_files
+                         projects 1─* workspaces (one per user: the web app's saved view of the project)
+    api_keys (who may call the server: a hash of each key, never the key)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -24,6 +26,7 @@ from runyard.store.jsontypes import JSONValue
 
 __all__ = [
     "HEAD_REVISION",
+    "api_keys",
     "blocks",
     "console_lines",
     "entities",
@@ -34,9 +37,10 @@ __all__ = [
     "series",
     "sessions",
     "system_samples",
+    "workspaces",
 ]
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -96,6 +100,12 @@ runs = sa.Table(
     # Where and how the run ran (runyard.records' KIND_METADATA). A column named "metadata": reach it as
     # runs.c["metadata"].
     sa.Column("metadata", JSONValue, nullable=False, server_default="{}"),
+    # "private" | "public"; enforced once team login lands.
+    sa.Column("visibility", sa.String(16), nullable=False, server_default="private"),
+    # Set when someone asks a live run to stop (web app, API); the run's ingester then interrupts its trainer.
+    sa.Column("stop_requested_at", sa.Double, nullable=True),
+    # Set when the training process says it is about to be preempted (wandb's mark_preempting()).
+    sa.Column("preempting_at", sa.Double, nullable=True),
     sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run_id"),
     sa.Index("ix_runs_project_created", "project_id", "created_at"),
 )
@@ -169,4 +179,29 @@ run_files = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.UniqueConstraint("run_pk", "name", name="uq_run_files_run_name"),
+)
+
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("username", sa.Text, nullable=False),
+    # The web app's view of the project, as the app writes it (hidden runs, colours, grouping, sort, filters...).
+    sa.Column("settings", JSONValue, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("project_id", "username", name="uq_workspaces_project_user"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.Text, nullable=False),
+    # sha256 of the key: a leaked store does not leak working keys.
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("last_used_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )

@@ -1,0 +1,12 @@
+"""The REST API's routers, gathered into one under ``/api/v1`` (see ``docs/rest-api.md``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from runyard.server.routes import meta
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+api_router.include_router(meta.router)
