@@ -1,0 +1,217 @@
+// The REST API's client (docs/rest-api.md): one typed function per endpoint, one error type.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface Project {
+  entity: string;
+  name: string;
+  run_count: number;
+  created_at: number;
+  last_activity: number;
+}
+
+export type RunState = "running" | "finished" | "failed" | "crashed" | "killed" | "preempting" | string;
+
+export interface Run {
+  entity: string;
+  project: string;
+  id: string;
+  name: string;
+  state: RunState;
+  exit_code: number | null;
+  notes: string | null;
+  tags: string[];
+  group: string | null;
+  job_type: string | null;
+  created_at: number;
+  heartbeat_at: number;
+  finished_at: number | null;
+  duration: number;
+  last_step: number;
+  username: string;
+  host: string;
+  visibility: "private" | "public";
+  stop_requested_at: number | null;
+  preempting_at?: number | null;
+  config: Record<string, Json>;
+  summary: Record<string, Json>;
+  metrics: Record<string, Record<string, Json>>;
+  metadata?: Record<string, Json>;
+}
+
+export interface RunsQuery {
+  filters?: Json | null;
+  search?: string | null;
+  order?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export interface RunsPage {
+  total: number;
+  runs: Run[];
+}
+
+export interface RunGroup {
+  value: Json;
+  count: number;
+  run_ids: string[];
+}
+
+export interface ProjectKeys {
+  config: string[];
+  summary: string[];
+  history: string[];
+  system: string[];
+}
+
+export interface SeriesQuery {
+  runs: string[];
+  keys: string[];
+  x?: string;
+  x_min?: number | null;
+  x_max?: number | null;
+  buckets?: number;
+}
+
+/** One (run, key) series: columnar buckets in x order (see docs/rest-api.md). */
+export interface Series {
+  run: string;
+  key: string;
+  x: number[];
+  x_lo: number[];
+  x_hi: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  last: (number | null)[];
+  count: number[];
+}
+
+export interface ConsoleLine {
+  line_no: number;
+  t: number;
+  stream: "stdout" | "stderr";
+  text: string;
+}
+
+export interface SystemSample {
+  t: number;
+  runtime: number;
+  values: Record<string, number>;
+}
+
+export interface RunFile {
+  name: string;
+  size: number;
+  updated_at: number;
+}
+
+export interface Workspace {
+  settings: Record<string, Json>;
+  updated_at: number | null;
+}
+
+/** An error the server reported, with its stable code and a message for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BASE = "/api/v1";
+
+// The server sends numbers JSON cannot carry as strings; history values, summary and config get them back.
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+export function num(value: unknown): number | null {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && value in NON_FINITE) return NON_FINITE[value] ?? null;
+  return null;
+}
+
+function numbers(values: unknown[]): (number | null)[] {
+  return values.map(num);
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  let response: Response;
+  try {
+    response = await fetch(BASE + path, init);
+  } catch (err) {
+    throw new ApiError(0, "network", `Cannot reach the runyard server (${String(err)}). Is it still running?`);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(response.status, err?.code ?? "error", err?.message ?? `${response.status} ${response.statusText}`);
+  }
+  return data as T;
+}
+
+const seg = encodeURIComponent;
+const projectPath = (entity: string, project: string) => `/projects/${seg(entity)}/${seg(project)}`;
+const runPath = (entity: string, project: string, runId: string) => `/runs/${seg(entity)}/${seg(project)}/${seg(runId)}`;
+
+export const api = {
+  me: () => request<{ username: string; entity: string; local: boolean }>("GET", "/me"),
+  projects: (search = "") =>
+    request<{ projects: Project[] }>("GET", `/projects${search ? `?search=${seg(search)}` : ""}`).then((r) => r.projects),
+  project: (entity: string, project: string) => request<Project>("GET", projectPath(entity, project)),
+  projectKeys: (entity: string, project: string) => request<ProjectKeys>("GET", `${projectPath(entity, project)}/keys`),
+  workspace: (entity: string, project: string) => request<Workspace>("GET", `${projectPath(entity, project)}/workspace`),
+  saveWorkspace: (entity: string, project: string, settings: Record<string, Json>) =>
+    request<Workspace>("PUT", `${projectPath(entity, project)}/workspace`, { settings }),
+  queryRuns: (entity: string, project: string, query: RunsQuery) =>
+    request<RunsPage>("POST", `${projectPath(entity, project)}/runs/query`, query),
+  groupRuns: (entity: string, project: string, query: RunsQuery & { group_by: string }) =>
+    request<{ groups: RunGroup[] }>("POST", `${projectPath(entity, project)}/runs/groups`, query).then((r) => r.groups),
+  series: async (entity: string, project: string, query: SeriesQuery) => {
+    const r = await request<{ x: string; series: Series[] }>("POST", `${projectPath(entity, project)}/series`, query);
+    for (const s of r.series) {
+      s.min = numbers(s.min);
+      s.max = numbers(s.max);
+      s.last = numbers(s.last);
+    }
+    return r;
+  },
+  run: (entity: string, project: string, runId: string) => request<Run>("GET", runPath(entity, project, runId)),
+  updateRun: (
+    entity: string,
+    project: string,
+    runId: string,
+    patch: Partial<Pick<Run, "name" | "notes" | "tags" | "visibility">>,
+  ) => request<Run>("PATCH", runPath(entity, project, runId), patch),
+  deleteRun: (entity: string, project: string, runId: string) =>
+    request<void>("DELETE", runPath(entity, project, runId)),
+  stopRun: (entity: string, project: string, runId: string) =>
+    request<Run>("POST", `${runPath(entity, project, runId)}/stop`),
+  runKeys: (entity: string, project: string, runId: string) =>
+    request<{ history: string[]; system: string[] }>("GET", `${runPath(entity, project, runId)}/keys`),
+  console: (entity: string, project: string, runId: string, after = -1, limit = 1000, search = "") =>
+    request<{ lines: ConsoleLine[]; total: number }>(
+      "GET",
+      `${runPath(entity, project, runId)}/console?after=${after}&limit=${limit}${search ? `&search=${seg(search)}` : ""}`,
+    ),
+  system: (entity: string, project: string, runId: string, after = 0) =>
+    request<{ samples: SystemSample[] }>("GET", `${runPath(entity, project, runId)}/system?after=${after}`),
+  files: (entity: string, project: string, runId: string) =>
+    request<{ files: RunFile[] }>("GET", `${runPath(entity, project, runId)}/files`).then((r) => r.files),
+  fileUrl: (entity: string, project: string, runId: string, name: string) =>
+    `${BASE}${runPath(entity, project, runId)}/files/${name.split("/").map(seg).join("/")}`,
+};

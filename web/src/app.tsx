@@ -1,0 +1,56 @@
+// The app shell: header with breadcrumbs, and the page for the current route.
+import { Link, paths, useRoute } from "./router";
+import { ProjectsPage } from "./pages/projects";
+import { WorkspacePage } from "./pages/workspace";
+import { RunPage } from "./pages/run";
+import { Empty } from "./components/common";
+
+export function App() {
+  const route = useRoute();
+  return (
+    <div class="app">
+      <header class="topbar">
+        <Link href={paths.projects()} class="logo">
+          runyard
+        </Link>
+        {route.page !== "projects" && route.page !== "missing" && (
+          <nav class="crumbs" aria-label="breadcrumbs">
+            <span>{route.entity}</span>
+            <span class="sep">/</span>
+            <Link href={paths.workspace(route.entity, route.project)} data-testid="crumb-project">
+              {route.project}
+            </Link>
+            {route.page === "run" && (
+              <>
+                <span class="sep">/</span>
+                <span>{route.runId}</span>
+              </>
+            )}
+          </nav>
+        )}
+      </header>
+      <main class="main">
+        {route.page === "projects" && <ProjectsPage />}
+        {route.page === "workspace" && (
+          <WorkspacePage key={`${route.entity}/${route.project}`} entity={route.entity} project={route.project} />
+        )}
+        {route.page === "run" && (
+          <RunPage
+            key={`${route.entity}/${route.project}/${route.runId}`}
+            entity={route.entity}
+            project={route.project}
+            runId={route.runId}
+            tab={route.tab}
+          />
+        )}
+        {route.page === "missing" && (
+          <Empty title="No such page">
+            <p>
+              <code>{route.path}</code> is not a page of runyard. <Link href="/">See all projects</Link>.
+            </p>
+          </Empty>
+        )}
+      </main>
+    </div>
+  );
+}

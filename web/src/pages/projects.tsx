@@ -1,0 +1,3 @@
+export function ProjectsPage() {
+  return <div data-testid="projects-page">Projects</div>;
+}

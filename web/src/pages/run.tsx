@@ -1,0 +1,3 @@
+export function RunPage(props: { entity: string; project: string; runId: string; tab: string }) {
+  return <div data-testid="run-page">{props.runId} {props.tab}</div>;
+}

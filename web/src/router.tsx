@@ -1,0 +1,67 @@
+// A small client-side router: the server answers every app path with index.html.
+import type { ComponentChildren, JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+
+export type Route =
+  | { page: "projects" }
+  | { page: "workspace"; entity: string; project: string }
+  | { page: "run"; entity: string; project: string; runId: string; tab: string }
+  | { page: "missing"; path: string };
+
+export function parseRoute(pathname: string, search: string): Route {
+  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { page: "projects" };
+  if (parts.length === 2) return { page: "workspace", entity: parts[0]!, project: parts[1]! };
+  if (parts.length === 4 && parts[2] === "runs") {
+    const tab = new URLSearchParams(search).get("tab") ?? "overview";
+    return { page: "run", entity: parts[0]!, project: parts[1]!, runId: parts[3]!, tab };
+  }
+  return { page: "missing", path: pathname };
+}
+
+const listeners = new Set<() => void>();
+
+export function navigate(to: string, replace = false): void {
+  if (replace) history.replaceState(null, "", to);
+  else history.pushState(null, "", to);
+  listeners.forEach((fn) => fn());
+}
+
+export function useRoute(): Route {
+  const read = () => parseRoute(location.pathname, location.search);
+  const [route, setRoute] = useState<Route>(read);
+  useEffect(() => {
+    const update = () => setRoute(read());
+    listeners.add(update);
+    window.addEventListener("popstate", update);
+    return () => {
+      listeners.delete(update);
+      window.removeEventListener("popstate", update);
+    };
+  }, []);
+  return route;
+}
+
+export const paths = {
+  projects: () => "/",
+  workspace: (entity: string, project: string) => `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}`,
+  run: (entity: string, project: string, runId: string, tab?: string) =>
+    `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}${
+      tab && tab !== "overview" ? `?tab=${encodeURIComponent(tab)}` : ""
+    }`,
+};
+
+/** An in-app link: a real <a href> (open in new tab works), navigating without a reload on plain clicks. */
+export function Link(props: { href: string; children: ComponentChildren } & JSX.HTMLAttributes<HTMLAnchorElement>) {
+  const { href, children, ...rest } = props;
+  const onClick = (event: MouseEvent) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    event.preventDefault();
+    navigate(href);
+  };
+  return (
+    <a href={href} onClick={onClick} {...rest}>
+      {children}
+    </a>
+  );
+}
