@@ -5,7 +5,9 @@
     Error                      base of everything runyard raises on purpose
     ├── UsageError             the API was called in a way it cannot honour (say what to do instead)
     │   ├── ConfigError        a config key was changed without ``allow_val_change``
-    │   └── FilterError        a run filter or sort order is malformed (``Api().runs(filters=...)``)
+    │   ├── FilterError        a run filter or sort order is malformed (``Api().runs(filters=...)``)
+    │   ├── ConflictError      the object is not in a state that allows the change (stopping a finished run)
+    │   └── TooLargeError      a value is over the size the store keeps (a saved workspace over 1 MiB)
     ├── ResumeError            ``init(resume=...)`` could not be honoured
     ├── RunLogError            a run log is unreadable beyond a torn last record
     └── StoreError             the store could not be opened or written
@@ -35,6 +37,14 @@ class FilterError(UsageError):
 
     The message names the operator or field at fault and what is allowed instead.
     """
+
+
+class ConflictError(UsageError):
+    """The object asked for exists but its state does not allow the change: stopping a run that is not running."""
+
+
+class TooLargeError(UsageError):
+    """A value is larger than the store keeps; the message says the limit."""
 
 
 class ResumeError(UsageError):

@@ -8,7 +8,28 @@ below.
 
 from __future__ import annotations
 
-from runyard.store.models import ConsoleLine, FileInfo, ProjectRecord, ResumeState, RunRecord
+from runyard.store.models import (
+    ConsoleLine,
+    FileInfo,
+    ProjectKeys,
+    ProjectRecord,
+    ResumeState,
+    RunGroup,
+    RunRecord,
+    SystemSample,
+    WorkspaceRecord,
+)
 from runyard.store.store import Store
 
-__all__ = ["ConsoleLine", "FileInfo", "ProjectRecord", "ResumeState", "RunRecord", "Store"]
+__all__ = [
+    "ConsoleLine",
+    "FileInfo",
+    "ProjectKeys",
+    "ProjectRecord",
+    "ResumeState",
+    "RunGroup",
+    "RunRecord",
+    "Store",
+    "SystemSample",
+    "WorkspaceRecord",
+]

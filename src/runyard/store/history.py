@@ -15,6 +15,8 @@ rewrites what it wrote before, except:
   were, and carry the same statistics and data;
 * a tail of ``TAIL_BLOCKS_MAX`` blocks (possible only with batch sizes that keep shrinking) is merged into one.
 
+Every full block written also gets its chunk summaries (:mod:`runyard.store.rollups`), in the same transaction.
+
 Block numbers stay dense: a merged or compacted block takes the number of the first block it replaces and
 the numbers it no longer needs, all at the end, are deleted. Everything happens in the caller's transaction.
 
@@ -38,6 +40,7 @@ from sqlalchemy.engine import Connection
 
 from runyard.store.blocks import BLOCK_SIZE, PreparedBlock, decode_block, join_blocks, prepare_block
 from runyard.store.engine import dialect_insert
+from runyard.store.rollups import FullBlock, chunk_records, write_rollups
 from runyard.store.schema import blocks, series
 
 __all__ = [
@@ -63,6 +66,7 @@ TAIL_BLOCKS_MAX = 32
 
 _TAIL_LOOKBACK = 2 * TAIL_BLOCKS_MAX  # blocks before a series' last one that the tail query looks at
 _KEY_CHUNK = 500  # keys (or series) per IN (...) list, well under SQLite's bound-parameter limit
+_CLEAN_KINDS = (b"f", b"i")  # block value kinds holding ints (within int64) or floats only
 _BLOCK_COLUMNS = ("step_min", "step_max", "count", "nan_count", "vmin", "vmax", "vsum", "vlast", "data")
 
 
@@ -183,6 +187,7 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
         tails.update(_load_tails(conn, to_load))
     rows: list[dict[str, Any]] = []
     deletes: list[dict[str, int]] = []
+    full: list[FullBlock] = []
     staged: dict[int, OpenBlock] = {}
     for key, (new_steps, new_values) in points.items():
         series_id, last = lasts[key]
@@ -205,13 +210,11 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
             head_steps, head_values = new_steps[:head], new_values[:head]
             rest_steps, rest_values = new_steps[head:], new_values[head:]
             prepared = _join(redone, head_steps, head_values)
-            steps: list[int] = []
-            values: list[Any] = []
-            if prepared is None or prepared.stats.count < BLOCK_SIZE:  # the points are needed
-                steps = list(chain.from_iterable([*(block.steps for block in redone), head_steps]))
-                values = list(chain.from_iterable([*(block.values for block in redone), head_values]))
-                if prepared is None:
-                    prepared = prepare_block(steps, values)
+            # The points are needed: by the tail if the block is not full, by its rollup if it is.
+            steps = list(chain.from_iterable([*(block.steps for block in redone), head_steps]))
+            values = list(chain.from_iterable([*(block.values for block in redone), head_values]))
+            if prepared is None:
+                prepared = prepare_block(steps, values)
             pieces.append((steps, values, prepared))
         whole = len(rest_steps) <= BLOCK_SIZE
         for start in range(0, len(rest_steps), BLOCK_SIZE):
@@ -238,6 +241,9 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
             )
             if stats.count < BLOCK_SIZE:
                 new_tail.append(TailBlock(block_no, stats.step_min, stats.step_max, steps, values, prepared))
+            else:
+                clean = prepared.kind in _CLEAN_KINDS and stats.nan_count == 0
+                full.append(FullBlock(series_id, block_no, chunk_records(steps, values, clean)))
             block_no += 1
         if next_no > block_no:  # merged blocks freed the numbers at the end
             deletes.append({"d_series": series_id, "d_from": block_no})
@@ -246,6 +252,7 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
         conn.execute(_DELETE_FROM, deletes)
     if rows:
         conn.execute(_upsert(conn), rows)
+    write_rollups(conn, full)
     return staged
 
 

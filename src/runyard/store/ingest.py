@@ -53,6 +53,7 @@ _META_COLUMNS = {
     "tags": "tags",
     "group": "group_name",
     "job_type": "job_type",
+    "preempting_at": "preempting_at",  # run.mark_preempting(): when the process said it is about to be preempted
 }
 
 
@@ -244,7 +245,8 @@ _JSON_COLUMNS = frozenset({"config", "summary", "summary_state", "metrics", "tag
 
 
 def _apply_start(run: dict[str, Any], body: dict[str, Any]) -> None:
-    # A resumed session reopens the run: running again, exit code and finish cleared, created_at kept.
+    # A resumed session reopens the run: running again, exit code and finish cleared, created_at kept. A stop
+    # asked of an earlier session is spent: the new session must not be interrupted for it.
     run.update(
         name=body.get("name") or run["name"] or "",
         notes=body.get("notes"),
@@ -258,6 +260,7 @@ def _apply_start(run: dict[str, Any], body: dict[str, Any]) -> None:
         username=body.get("username") or "",
         program=body.get("program") or "",
         pid=body.get("pid"),
+        stop_requested_at=None,
     )
     started_at = body.get("started_at")
     if isinstance(started_at, (int, float)):

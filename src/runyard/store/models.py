@@ -9,7 +9,18 @@ from sqlalchemy.engine import RowMapping
 
 from runyard.records import STATE_CRASHED, STATE_RUNNING, MetricBody
 
-__all__ = ["ConsoleLine", "FileInfo", "ProjectRecord", "ResumeState", "RunRecord", "effective_state"]
+__all__ = [
+    "ConsoleLine",
+    "FileInfo",
+    "ProjectKeys",
+    "ProjectRecord",
+    "ResumeState",
+    "RunGroup",
+    "RunRecord",
+    "SystemSample",
+    "WorkspaceRecord",
+    "effective_state",
+]
 
 
 def effective_state(state: str, heartbeat_at: float, now: float, crash_timeout: float) -> str:
@@ -56,6 +67,9 @@ class RunRecord:
     username: str
     program: str
     metadata: dict[str, Any] = field(default_factory=dict)  # where and how it ran (records.MetadataBody)
+    visibility: str = "private"  # "private" | "public"; enforced once team login lands
+    stop_requested_at: float | None = None  # when someone asked the live run to stop (Store.request_stop)
+    preempting_at: float | None = None  # when the training process said it is about to be preempted
 
     @classmethod
     def from_row(cls, row: RowMapping, entity: str, project: str, now: float, crash_timeout: float) -> RunRecord:
@@ -82,6 +96,9 @@ class RunRecord:
             username=row["username"],
             program=row["program"],
             metadata=row.get("metadata") or {},
+            visibility=row.get("visibility") or "private",
+            stop_requested_at=row.get("stop_requested_at"),
+            preempting_at=row.get("preempting_at"),
         )
 
 
@@ -120,3 +137,53 @@ class FileInfo:
     name: str
     size: int  # bytes
     updated_at: float  # unix seconds
+
+
+@dataclass(frozen=True)
+class SystemSample:
+    """One system-metrics sample of a run."""
+
+    t: float  # unix seconds
+    runtime: float  # seconds since the run started
+    values: dict[str, Any]  # {"system/cpu": 12.5, ...}
+
+
+@dataclass(frozen=True)
+class ProjectKeys:
+    """Every flattened key (dotted: ``optimizer.lr``) that any run of a project has, each list sorted.
+
+    ``history`` leaves out ``_step``, ``_runtime``, ``_timestamp`` and ``system/*`` keys; ``system`` holds the
+    keys of the runs' system-metrics samples.
+    """
+
+    config: list[str]
+    summary: list[str]
+    history: list[str]
+    system: list[str]
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Runs sharing one value of a grouping field (``group``, ``job_type``, a tag, ``config.KEY``).
+
+    ``value`` is None for the runs that lack the field; ``run_ids`` keep the order the runs were sorted in.
+    """
+
+    value: Any
+    run_ids: list[str]
+
+    @property
+    def count(self) -> int:
+        """How many runs the group holds."""
+        return len(self.run_ids)
+
+
+@dataclass(frozen=True)
+class WorkspaceRecord:
+    """One user's saved view of a project (the web app owns the shape of ``settings``).
+
+    A workspace never saved reads as empty ``settings`` with ``updated_at`` None.
+    """
+
+    settings: dict[str, Any]
+    updated_at: float | None

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from runyard.records import STATE_RUNNING
 from runyard.store.blocks import decode_block
 from runyard.store.models import ProjectRecord, ResumeState, RunRecord
 from runyard.store.schema import blocks, entities, projects, runs, series, sessions
@@ -29,6 +30,7 @@ __all__ = [
     "run_pk",
     "series_points",
     "session_progress",
+    "stop_requested_at",
 ]
 
 _RUN_JOIN = runs.join(projects, runs.c.project_id == projects.c.id).join(
@@ -70,7 +72,7 @@ def list_runs(conn: Connection, entity: str, project: str, now: float, crash_tim
     return [RunRecord.from_row(row, entity, project, now, crash_timeout) for row in rows]
 
 
-def list_projects(conn: Connection, entity: str | None) -> list[ProjectRecord]:
+def list_projects(conn: Connection, entity: str | None, name: str | None = None) -> list[ProjectRecord]:
     run_count = sa.select(sa.func.count(runs.c.id)).where(runs.c.project_id == projects.c.id).scalar_subquery()
     query = (
         sa.select(
@@ -85,7 +87,19 @@ def list_projects(conn: Connection, entity: str | None) -> list[ProjectRecord]:
     )
     if entity is not None:
         query = query.where(entities.c.name == entity)
+    if name is not None:
+        query = query.where(projects.c.name == name)
     return [ProjectRecord(**row) for row in conn.execute(query).mappings()]
+
+
+def stop_requested_at(conn: Connection, session: str) -> float | None:
+    """When the run of ``session`` was last asked to stop while it runs, or None (one primary-key join)."""
+    found = conn.execute(
+        sa.select(runs.c.stop_requested_at)
+        .select_from(sessions.join(runs, sessions.c.run_pk == runs.c.id))
+        .where(sessions.c.session == session, runs.c.state == STATE_RUNNING)
+    ).scalar()
+    return None if found is None else float(found)
 
 
 def session_progress(conn: Connection, session: str) -> int:

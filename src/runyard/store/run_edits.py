@@ -13,9 +13,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.store.schema import blocks, console_lines, projects, run_files, runs, series, sessions, system_samples
+from runyard.errors import UsageError
+from runyard.store.schema import (
+    blocks,
+    console_lines,
+    projects,
+    rollups,
+    run_files,
+    runs,
+    series,
+    sessions,
+    system_samples,
+)
 
-__all__ = ["delete_run", "lock_run", "update_run"]
+__all__ = ["VISIBILITIES", "delete_run", "lock_run", "request_stop", "update_run"]
+
+VISIBILITIES = ("private", "public")
 
 
 def lock_run(conn: Connection, run_pk: int) -> int | None:
@@ -35,6 +48,7 @@ def update_run(
     config: Mapping[str, Any] | None = None,
     summary: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    visibility: str | None = None,
 ) -> None:
     """Change the given fields of a run; ``config``, ``summary`` and ``metadata`` replace the stored dicts.
 
@@ -55,6 +69,10 @@ def update_run(
         values["summary"] = dict(summary)
     if metadata is not None:
         values["metadata"] = dict(metadata)
+    if visibility is not None:
+        if visibility not in VISIBILITIES:
+            raise UsageError(f"visibility must be 'private' or 'public', not {visibility!r}")
+        values["visibility"] = visibility
     if values:
         conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(**values))
 
@@ -67,9 +85,12 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
     on for the connection at hand. The project's last activity moves to ``now``.
     """
     series_ids = [int(sid) for sid in conn.execute(sa.select(series.c.id).where(series.c.run_pk == run_pk)).scalars()]
-    conn.execute(
-        sa.delete(blocks).where(blocks.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk)))
-    )
+    for by_series in (blocks, rollups):  # rollups too: SQLite may give a deleted series' id to a new one
+        conn.execute(
+            sa.delete(by_series).where(
+                by_series.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk))
+            )
+        )
     for table in (series, sessions, console_lines, system_samples, run_files):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
@@ -77,3 +98,12 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
         sa.update(projects).where(projects.c.id == project_id, projects.c.last_activity < now).values(last_activity=now)
     )
     return series_ids
+
+
+def request_stop(conn: Connection, run_pk: int, now: float) -> None:
+    """Mark a running run as asked to stop at ``now``.
+
+    The run's ingester polls this mark and interrupts the training process once for each new time (see
+    :mod:`runyard.sinks.ingester`), so asking again is a second Ctrl-C.
+    """
+    conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(stop_requested_at=now))

@@ -32,14 +32,15 @@ from sqlalchemy.engine import Connection
 
 from runyard.errors import UsageError
 from runyard.store.blocks import decode_block
-from runyard.store.schema import blocks, series
+from runyard.store.schema import blocks, entities, projects, runs, series
 
-__all__ = ["Bucket", "bucket_series", "sampled_history"]
+__all__ = ["Bucket", "BucketColumns", "bucket_columns_many", "bucket_series", "bucket_series_many", "sampled_history"]
 
 STEP = "_step"
 _CLEAN_KINDS = (b"f", b"i")  # block value kinds holding numbers only (see runyard.store.blocks)
 _DECODED_CACHE = 8  # decoded blocks kept per series while one request runs
 _FETCH_BATCH = 64  # blocks read per query (compressed: ~10-30 KiB each)
+_KEY_CHUNK = 500  # values per IN (...) list, well under SQLite's bound-parameter limit
 _PLAIN = {float, int}
 _FLOAT_MAX = sys.float_info.max
 
@@ -65,6 +66,65 @@ class Bucket:
     max: float | None
     last: float | None
     last_x: float | None
+
+
+@dataclass(frozen=True)
+class BucketColumns:
+    """A series' buckets as columns, one element per non-empty bucket in x order: what a chart (and JSON)
+    wants, without a Python object per bucket (a 100-run chart has 100,000 buckets).
+
+    The columns are :class:`Bucket`'s attributes, plus ``x``: where a chart draws the bucket, the x of its
+    last numeric value (``last_x``), or its last x (``x_max``) when it has none.
+
+    Two forms, so that a chart answer never converts 700,000 numbers to Python objects: on the rollup path
+    (:mod:`runyard.store.chart_reads`) the columns are NumPy arrays — ``min``/``max``/``last`` hold NaN where
+    a bucket has no numeric value, ``last_x`` holds ``x_max`` there and ``has_last`` says which buckets have
+    one; elsewhere they are lists with None, and ``has_last`` is None. :meth:`lists` gives the list form.
+    """
+
+    x: Any
+    x_min: Any
+    x_max: Any
+    count: Any
+    min: Any
+    max: Any
+    last: Any
+    last_x: Any
+    has_last: Any = None  # a NumPy bool array, or None (the list form)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def lists(self) -> BucketColumns:
+        """The columns as Python lists, None where a bucket has no numeric value."""
+        if self.has_last is None and isinstance(self.x, list):
+            return self
+
+        def plain(column: Any) -> list[Any]:
+            return column.tolist() if hasattr(column, "tolist") else list(column)
+
+        def nullable(column: Any) -> list[Any]:
+            return [None if v != v else v for v in plain(column)]
+
+        keep = plain(self.has_last) if self.has_last is not None else None
+        last_x = plain(self.last_x)
+        if keep is not None:
+            last_x = [v if ok else None for v, ok in zip(last_x, keep)]
+        return BucketColumns(
+            x=plain(self.x),
+            x_min=plain(self.x_min),
+            x_max=plain(self.x_max),
+            count=plain(self.count),
+            min=nullable(self.min),
+            max=nullable(self.max),
+            last=nullable(self.last),
+            last_x=last_x,
+        )
+
+    def buckets(self) -> list[Bucket]:
+        """The same buckets as :class:`Bucket` objects."""
+        c = self.lists()
+        return list(map(Bucket, c.x_min, c.x_max, c.count, c.min, c.max, c.last, c.last_x))
 
 
 @dataclass(frozen=True)
@@ -516,6 +576,114 @@ def bucket_series(
     reader = _SeriesReader(conn, ids[key])
     x_of = None if x_axis == STEP else _XAxis(_SeriesReader(conn, ids[x_axis]))
     return [acc.bucket() for acc in _buckets_of(reader, x_of, buckets, min_x, max_x, locate=False)]
+
+
+def bucket_series_many(
+    conn: Connection,
+    entity: str,
+    project: str,
+    run_ids: Sequence[str],
+    keys: Sequence[str],
+    *,
+    buckets: int = 1000,
+    x_axis: str = STEP,
+    min_x: float | None = None,
+    max_x: float | None = None,
+) -> dict[tuple[str, str], list[Bucket]]:
+    """:func:`bucket_series` for every (run, key) pair; pairs without buckets are left out (see
+    :func:`bucket_columns_many`, which this wraps)."""
+    found = bucket_columns_many(
+        conn, entity, project, run_ids, keys, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x
+    )
+    return {pair: columns.buckets() for pair, columns in found.items()}
+
+
+def bucket_columns_many(
+    conn: Connection,
+    entity: str,
+    project: str,
+    run_ids: Sequence[str],
+    keys: Sequence[str],
+    *,
+    buckets: int = 1000,
+    x_axis: str = STEP,
+    min_x: float | None = None,
+    max_x: float | None = None,
+) -> dict[tuple[str, str], BucketColumns]:
+    """The buckets of every (run, key) pair that has some, as columns, in the order of ``run_ids`` then ``keys``.
+
+    Along ``_step`` all series are read together, from rollups where they pay (:mod:`runyard.store.chart_reads`,
+    which says where bucket edges then fall); along another x axis each series is bucketed in turn.
+    """
+    _check_positive("buckets", buckets)
+    pks = _run_pks(conn, entity, project, run_ids)
+    wanted = list(dict.fromkeys(keys))
+    out: dict[tuple[str, str], BucketColumns] = {}
+    if x_axis != STEP:
+        for run_id, run_pk in pks.items():
+            for key in wanted:
+                found = bucket_series(conn, run_pk, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x)
+                if found:
+                    out[(run_id, key)] = _columns(found)
+        return out
+    from runyard.store.chart_reads import bucket_steps_many  # numpy: loaded by chart reads only
+
+    ids = _series_ids_many(conn, list(pks.values()), wanted)
+    by_id = bucket_steps_many(conn, list(ids.values()), buckets, min_x, max_x)
+    for run_id, run_pk in pks.items():
+        for key in wanted:
+            sid = ids.get((run_pk, key))
+            if sid is not None and sid in by_id:
+                out[(run_id, key)] = by_id[sid]
+    return out
+
+
+def _columns(found: list[Bucket]) -> BucketColumns:
+    return BucketColumns(
+        x=[b.x_max if b.last_x is None else b.last_x for b in found],
+        x_min=[b.x_min for b in found],
+        x_max=[b.x_max for b in found],
+        count=[b.count for b in found],
+        min=[b.min for b in found],
+        max=[b.max for b in found],
+        last=[b.last for b in found],
+        last_x=[b.last_x for b in found],
+    )
+
+
+def _series_ids_many(conn: Connection, run_pks: list[int], keys: list[str]) -> dict[tuple[int, str], int]:
+    """The series ids of those (run, key) pairs that have one."""
+    out: dict[tuple[int, str], int] = {}
+    if not keys:
+        return out
+    for key_start in range(0, len(keys), _KEY_CHUNK):
+        some_keys = keys[key_start : key_start + _KEY_CHUNK]
+        for start in range(0, len(run_pks), _KEY_CHUNK):
+            query = sa.select(series.c.run_pk, series.c.key, series.c.id).where(
+                series.c.run_pk.in_(run_pks[start : start + _KEY_CHUNK]), series.c.key.in_(some_keys)
+            )
+            for run_pk, key, sid in conn.execute(query):
+                out[(int(run_pk), str(key))] = int(sid)
+    return out
+
+
+def _run_pks(conn: Connection, entity: str, project: str, run_ids: Sequence[str]) -> dict[str, int]:
+    """The primary keys of those of ``run_ids`` that exist, in the order given."""
+    wanted = list(dict.fromkeys(run_ids))
+    found: dict[str, int] = {}
+    join = runs.join(projects, runs.c.project_id == projects.c.id).join(entities, projects.c.entity_id == entities.c.id)
+    for start in range(0, len(wanted), _KEY_CHUNK):
+        query = (
+            sa.select(runs.c.run_id, runs.c.id)
+            .select_from(join)
+            .where(
+                entities.c.name == entity,
+                projects.c.name == project,
+                runs.c.run_id.in_(wanted[start : start + _KEY_CHUNK]),
+            )
+        )
+        found.update((str(run_id), int(pk)) for run_id, pk in conn.execute(query))
+    return {run_id: found[run_id] for run_id in wanted if run_id in found}
 
 
 def sampled_history(

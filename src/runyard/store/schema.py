@@ -6,6 +6,7 @@ checks that the migrations produce exactly these tables.
 ::
 
     entities 1─* projects 1─* runs 1─* series 1─* blocks
+                                             1─* rollups (chunk summaries of full blocks, for charts)
                                   1─* sessions
                                   1─* console_lines, system_samples, run_files
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
@@ -32,6 +33,7 @@ __all__ = [
     "entities",
     "metadata",
     "projects",
+    "rollups",
     "run_files",
     "runs",
     "series",
@@ -40,7 +42,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -142,6 +144,19 @@ blocks = sa.Table(
     sa.Column("vmax", sa.Double, nullable=True),
     sa.Column("vsum", sa.Double, nullable=True),
     sa.Column("vlast", sa.Double, nullable=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+# Chunk summaries of full blocks, one row per series and 16 block numbers (see runyard.store.rollups): what
+# charts of long series read instead of the blocks. step_min/step_max span the row's records.
+rollups = sa.Table(
+    "rollups",
+    metadata,
+    sa.Column("series_id", Id, sa.ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seg_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("mask", sa.Integer, nullable=False),
+    sa.Column("step_min", sa.BigInteger, nullable=False),
+    sa.Column("step_max", sa.BigInteger, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
 

@@ -7,6 +7,7 @@ same path. Reads return frozen dataclasses and plain dicts.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -14,16 +15,38 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from runyard.errors import NotFoundError, StoreError, UsageError
-from runyard.records import Record
-from runyard.store import queries, reads, run_edits, run_files, sampling, streams
+from runyard.errors import ConflictError, FilterError, NotFoundError, StoreError, UsageError
+from runyard.records import STATE_RUNNING, Record
+from runyard.store import (
+    api_keys,
+    groups,
+    keys,
+    queries,
+    reads,
+    run_edits,
+    run_files,
+    run_marks,
+    sampling,
+    streams,
+    workspaces,
+)
 from runyard.store.engine import WRITE_OPTION, create_engine, normalize_url
-from runyard.store.filters import Node, Order, parse_filter, parse_order
+from runyard.store.filters import AllOf, Condition, Field, Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of
 from runyard.store.migrate import ensure_schema
-from runyard.store.models import ConsoleLine, FileInfo, ProjectRecord, ResumeState, RunRecord
-from runyard.store.sampling import Bucket
+from runyard.store.models import (
+    ConsoleLine,
+    FileInfo,
+    ProjectKeys,
+    ProjectRecord,
+    ResumeState,
+    RunGroup,
+    RunRecord,
+    SystemSample,
+    WorkspaceRecord,
+)
+from runyard.store.sampling import Bucket, BucketColumns
 
 __all__ = ["Store"]
 
@@ -131,10 +154,70 @@ class Store:
         with self.engine.connect() as conn:
             return reads.list_runs(conn, entity, project, time.time(), self.crash_timeout)
 
-    def list_projects(self, entity: str | None = None) -> list[ProjectRecord]:
-        """Projects (of one entity, or all), most recently active first."""
+    def list_projects(self, entity: str | None = None, *, search: str | None = None) -> list[ProjectRecord]:
+        """Projects (of one entity, or all), most recently active first.
+
+        With ``search``, only projects whose name contains it (ignoring case).
+        """
         with self.engine.connect() as conn:
-            return reads.list_projects(conn, entity)
+            found = reads.list_projects(conn, entity)
+        if search:
+            needle = search.casefold()
+            found = [p for p in found if needle in p.name.casefold()]
+        return found
+
+    def get_project(self, entity: str, project: str) -> ProjectRecord | None:
+        """One project, or None."""
+        with self.engine.connect() as conn:
+            found = reads.list_projects(conn, entity, project)
+        return found[0] if found else None
+
+    def project_keys(self, entity: str, project: str) -> ProjectKeys:
+        """Every flattened config, summary, history and system key that any run of the project has, sorted.
+
+        History keys leave out ``_step``, ``_runtime``, ``_timestamp`` and ``system/*``. Raises
+        :class:`~runyard.errors.NotFoundError` when the project does not exist.
+        """
+        with self.engine.connect() as conn:
+            return keys.project_keys(conn, self._project_pk(conn, entity, project))
+
+    def run_keys(self, entity: str, project: str, run_id: str) -> tuple[list[str], list[str]]:
+        """``(history keys, system keys)`` of one run, sorted, history as :meth:`project_keys` lists it.
+
+        Raises :class:`~runyard.errors.NotFoundError` when the run does not exist.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            if pk is None:
+                raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+            return keys.run_keys(conn, pk)
+
+    def get_workspace(self, entity: str, project: str, username: str) -> WorkspaceRecord:
+        """``username``'s saved workspace of the project (empty settings, ``updated_at`` None when never saved).
+
+        Raises :class:`~runyard.errors.NotFoundError` when the project does not exist.
+        """
+        with self.engine.connect() as conn:
+            return workspaces.get_workspace(conn, self._project_pk(conn, entity, project), username)
+
+    def save_workspace(self, entity: str, project: str, username: str, settings: Mapping[str, Any]) -> WorkspaceRecord:
+        """Replace ``username``'s workspace of the project with ``settings`` (a JSON object of at most 1 MiB).
+
+        Raises :class:`~runyard.errors.NotFoundError` when the project does not exist and
+        :class:`~runyard.errors.UsageError` when the settings are not a JSON object or are too large.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                project_id = self._project_pk(conn, entity, project)
+                return workspaces.save_workspace(conn, project_id, username, settings, time.time())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not save the workspace of {entity}/{project}: {exc}") from exc
+
+    def _project_pk(self, conn: sa.Connection, entity: str, project: str) -> int:
+        project_id = queries.project_pk(conn, entity, project)
+        if project_id is None:
+            raise NotFoundError(f"no project {entity}/{project}")
+        return project_id
 
     def resume_state(self, entity: str, project: str, run_id: str) -> ResumeState | None:
         """What a resumed session needs to continue the run, or None if the run does not exist."""
@@ -177,16 +260,28 @@ class Store:
     # (storage of where and how a run ran: store/streams.py, store/run_files.py, store/run_edits.py)
 
     def console(
-        self, entity: str, project: str, run_id: str, *, start: int = 0, limit: int | None = None
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+        search: str | None = None,
     ) -> list[ConsoleLine]:
         """The run's console lines numbered ``start`` and on, in order (at most ``limit``); [] for an unknown run.
 
         Line numbers run 0, 1, 2... across all the run's sessions, so a reader following a live run asks for
-        ``start=`` the number after the last line it has.
+        ``start=`` the number after the last line it has. With ``search``, only lines containing it (ignoring
+        case) are returned.
         """
         with self.engine.connect() as conn:
             pk = reads.run_pk(conn, entity, project, run_id)
-            return [] if pk is None else streams.console_lines_of(conn, pk, start, limit)
+            if pk is None:
+                return []
+            if search:
+                return streams.search_console(conn, pk, search, start, limit)
+            return streams.console_lines_of(conn, pk, start, limit)
 
     def console_count(self, entity: str, project: str, run_id: str) -> int:
         """How many console lines the run has (0 for an unknown run)."""
@@ -205,6 +300,17 @@ class Store:
         with self.engine.connect() as conn:
             pk = reads.run_pk(conn, entity, project, run_id)
             return [] if pk is None else streams.system_history(conn, pk, keys)
+
+    def system_samples(
+        self, entity: str, project: str, run_id: str, *, after: float | None = None
+    ) -> list[SystemSample]:
+        """The run's system-metrics samples taken after unix time ``after`` (all for None), in time order.
+
+        A reader following a live run passes the time of the last sample it has. An unknown run has none.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else streams.system_samples_of(conn, pk, after)
 
     def files(self, entity: str, project: str, run_id: str) -> list[FileInfo]:
         """The run's files by name: those it sent, and ``output.log``, ``config.yaml``, ``runyard-summary.json``
@@ -231,12 +337,13 @@ class Store:
         config: dict[str, Any] | None = None,
         summary: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        visibility: str | None = None,
     ) -> RunRecord:
-        """Edit a run (``runyard.Api``'s ``run.update()``); returns the run as it now is.
+        """Edit a run (``runyard.Api``'s ``run.update()``, the web app); returns the run as it now is.
 
         Only the fields given (not None) change. ``config``, ``summary`` and ``metadata`` replace the stored
-        dicts wholesale: pass the full edited dict. Raises :class:`~runyard.errors.NotFoundError` when the
-        run does not exist.
+        dicts wholesale: pass the full edited dict. ``visibility`` is ``"private"`` or ``"public"``. Raises
+        :class:`~runyard.errors.NotFoundError` when the run does not exist.
         """
         try:
             with self._write_engine.begin() as conn:
@@ -244,7 +351,15 @@ class Store:
                 if pk is None or run_edits.lock_run(conn, pk) is None:
                     raise NotFoundError(f"no run {entity}/{project}/{run_id}")
                 run_edits.update_run(
-                    conn, pk, name=name, notes=notes, tags=tags, config=config, summary=summary, metadata=metadata
+                    conn,
+                    pk,
+                    name=name,
+                    notes=notes,
+                    tags=tags,
+                    config=config,
+                    summary=summary,
+                    metadata=metadata,
+                    visibility=visibility,
                 )
                 found = reads.get_run(conn, entity, project, run_id, time.time(), self.crash_timeout)
         except sa.exc.SQLAlchemyError as exc:
@@ -272,6 +387,86 @@ class Store:
         self._cache.discard(dict.fromkeys(series_ids))
         return True
 
+    def request_stop(self, entity: str, project: str, run_id: str) -> RunRecord:
+        """Ask a running run to stop; returns the run with its ``stop_requested_at``.
+
+        The run's ingester notices the request within about a second and interrupts the training process,
+        which receives KeyboardInterrupt and ends the run ``killed``. Asking again while the run still runs
+        (its script caught the interrupt) interrupts it again, like a second Ctrl-C.
+
+        Raises :class:`~runyard.errors.NotFoundError` when the run does not exist and
+        :class:`~runyard.errors.ConflictError` when it is not running (as read: a run whose heartbeat is stale
+        reads crashed).
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                if pk is None or run_edits.lock_run(conn, pk) is None:
+                    raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+                now = time.time()
+                found = reads.get_run(conn, entity, project, run_id, now, self.crash_timeout)
+                if found is None or found.state != STATE_RUNNING:
+                    state = "gone" if found is None else found.state
+                    raise ConflictError(f"run {entity}/{project}/{run_id} is {state}, not running: nothing to stop")
+                run_edits.request_stop(conn, pk, now)
+                found = reads.get_run(conn, entity, project, run_id, now, self.crash_timeout)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not request run {entity}/{project}/{run_id} to stop: {exc}") from exc
+        if found is None:  # cannot happen: the row was locked
+            raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+        return found
+
+    def stop_requested(self, session: str) -> bool:
+        """Whether someone asked the run of ``session`` to stop (:meth:`request_stop`) while it runs."""
+        return self.stop_requested_at(session) is not None
+
+    def stop_requested_at(self, session: str) -> float | None:
+        """When someone last asked the run of ``session`` to stop (:meth:`request_stop`) while it runs, or None.
+
+        The session's ingester polls this about once a second (one indexed read) and interrupts the training
+        process once per request time.
+        """
+        with self.engine.connect() as conn:
+            return reads.stop_requested_at(conn, session)
+
+    def mark_preempting(self, session: str, t: float) -> None:
+        """Record that the run of ``session`` is about to be preempted (wandb's ``mark_preempting()``).
+
+        The first mark is kept; a session the store has not seen is ignored.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                run_marks.mark_preempting(conn, session, t)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not mark session {session!r} preempting: {exc}") from exc
+
+    # -- API keys (the wandb client's HTTP Basic password): store/api_keys.py -----------------------------------
+
+    def create_api_key(self, username: str, name: str = "", *, key: str | None = None) -> str:
+        """Store a new API key for ``username`` (random unless ``key`` is given) and return the key itself.
+
+        Only its SHA-256 is kept: the key cannot be read back from the store.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                return api_keys.create_key(conn, username, name, time.time(), key)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not store an API key: {exc}") from exc
+
+    def api_key_owner(self, key: str, *, touch: bool = False) -> str | None:
+        """The username ``key`` belongs to, or None for an unknown key; ``touch`` records its use now."""
+        try:
+            if not touch:
+                with self.engine.connect() as conn:
+                    return api_keys.key_owner(conn, key)
+            with self._write_engine.begin() as conn:
+                owner = api_keys.key_owner(conn, key)
+                if owner is not None:
+                    api_keys.touch_key(conn, key, time.time())
+                return owner
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not check an API key: {exc}") from exc
+
     # -- run queries and bucketed history (runyard.Api): store/filters.py, queries.py, sampling.py ------------
 
     def query_runs(
@@ -283,24 +478,33 @@ class Store:
         order: str | Order | None = "-created_at",
         limit: int | None = None,
         offset: int = 0,
+        search: str | None = None,
     ) -> list[RunRecord]:
         """A project's runs matching W&B-style ``filters``, sorted by ``order``, from ``offset`` (at most ``limit``).
 
         ``filters`` is a MongoDB-style dict (see :mod:`runyard.store.filters`); ``order`` a field with ``-`` for
         descending (``created_at``, ``display_name``, ``config.lr``, ``summary_metrics.loss``...). Runs that lack
-        the order field come last either way. Raises :class:`~runyard.errors.FilterError` for a bad filter or
-        order. An unknown project has no runs.
+        the order field come last either way. ``search`` is a regular expression (Python syntax) that must
+        match somewhere in the display name, ignoring case. Raises :class:`~runyard.errors.FilterError` for a
+        bad filter, search pattern or order. An unknown project has no runs.
         """
-        node, parsed = parse_filter(filters), parse_order(order)
+        node, parsed = _filter_node(filters, search), parse_order(order)
         _check_page(limit, offset)
         with self.engine.connect() as conn:
             return queries.query_runs(
                 conn, entity, project, node, parsed, limit, offset, time.time(), self.crash_timeout
             )
 
-    def count_runs(self, entity: str, project: str, *, filters: Mapping[str, Any] | Node | None = None) -> int:
-        """How many of a project's runs match ``filters`` (see :meth:`query_runs`)."""
-        node = parse_filter(filters)
+    def count_runs(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | Node | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many of a project's runs match ``filters`` and ``search`` (see :meth:`query_runs`)."""
+        node = _filter_node(filters, search)
         with self.engine.connect() as conn:
             return queries.count_runs(conn, entity, project, node, time.time(), self.crash_timeout)
 
@@ -311,11 +515,39 @@ class Store:
         *,
         filters: Mapping[str, Any] | Node | None = None,
         order: str | Order | None = "-created_at",
+        search: str | None = None,
     ) -> list[str]:
-        """The ids of every run matching ``filters``, in ``order``: a snapshot for paging (see :meth:`get_runs`)."""
-        node, parsed = parse_filter(filters), parse_order(order)
+        """The ids of every run matching ``filters`` and ``search``, in ``order``: a snapshot for paging (see
+        :meth:`get_runs`)."""
+        node, parsed = _filter_node(filters, search), parse_order(order)
         with self.engine.connect() as conn:
             return queries.query_run_ids(conn, entity, project, node, parsed, time.time(), self.crash_timeout)
+
+    def group_runs(
+        self,
+        entity: str,
+        project: str,
+        group_by: str,
+        *,
+        filters: Mapping[str, Any] | Node | None = None,
+        search: str | None = None,
+        order: str | Order | None = "-created_at",
+    ) -> list[RunGroup]:
+        """The runs matching ``filters`` and ``search``, sorted by ``order``, grouped by one field's value.
+
+        ``group_by`` is ``group``, ``job_type``, ``tags`` (a run with several tags falls in each) or
+        ``config.KEY``. Groups come in the order of their first run; each lists its run ids in order; runs
+        lacking the field form the group whose value is None. Raises :class:`~runyard.errors.FilterError` for
+        a bad field, filter, search or order. An unknown project has no groups.
+        """
+        field = groups.group_field(group_by)
+        node, parsed = _filter_node(filters, search), parse_order(order)
+        with self.engine.connect() as conn:
+            project_id = queries.project_pk(conn, entity, project)
+            if project_id is None:
+                return []
+            ids = queries.query_run_ids(conn, entity, project, node, parsed, time.time(), self.crash_timeout)
+            return groups.group_runs(conn, project_id, ids, field)
 
     def get_runs(self, entity: str, project: str, run_ids: Sequence[str]) -> list[RunRecord]:
         """The runs with these ids, in the order given; ids with no run (deleted meanwhile) are left out."""
@@ -347,6 +579,49 @@ class Store:
                 return []
             return sampling.bucket_series(conn, pk, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x)
 
+    def bucket_series_many(
+        self,
+        entity: str,
+        project: str,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        *,
+        x_axis: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
+        buckets: int = 1000,
+    ) -> dict[tuple[str, str], list[Bucket]]:
+        """:meth:`bucket_series` for every (run, key) pair at once, on one connection: what a chart of many
+        runs asks for. Maps ``(run_id, key)`` to its non-empty buckets; pairs without points are left out."""
+        found = self.bucket_columns_many(
+            entity, project, run_ids, keys, x_axis=x_axis, min_x=min_x, max_x=max_x, buckets=buckets
+        )
+        return {pair: columns.buckets() for pair, columns in found.items()}
+
+    def bucket_columns_many(
+        self,
+        entity: str,
+        project: str,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        *,
+        x_axis: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
+        buckets: int = 1000,
+    ) -> dict[tuple[str, str], BucketColumns]:
+        """:meth:`bucket_series_many` as columns (one list per :class:`Bucket` field, and ``x``, where to draw
+        each bucket): the same buckets without a Python object per bucket, which a 100-run chart notices.
+
+        Along ``_step``, long series are read from rollups (chunk summaries of 256 points): then bucket edges
+        fall on chunk starts, every bucket's min/max/last still exact (see :mod:`runyard.store.chart_reads`).
+        Pairs are in the order of ``run_ids`` then ``keys``.
+        """
+        with self.engine.connect() as conn:
+            return sampling.bucket_columns_many(
+                conn, entity, project, run_ids, keys, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x
+            )
+
     def sampled_history(
         self,
         entity: str,
@@ -368,6 +643,23 @@ class Store:
             if pk is None:
                 return []
             return sampling.sampled_history(conn, pk, keys, samples, x_axis)
+
+
+def _filter_node(filters: Mapping[str, Any] | Node | None, search: str | None) -> Node:
+    """``filters`` and, when given, a case-insensitive regex ``search`` on the display name, both to hold."""
+    node = parse_filter(filters)
+    if not search:
+        return node
+    if not isinstance(search, str):
+        raise FilterError(f"search must be a regular expression string, not {type(search).__name__}")
+    try:
+        pattern = re.compile(search, re.IGNORECASE)
+    except Exception as exc:  # re.error, and RecursionError/OverflowError for pathological patterns
+        raise FilterError(
+            f"search {search!r} is not a valid regular expression ({exc}); escape special characters such as "
+            r"( [ + * ? with a backslash to match them literally"
+        ) from None
+    return AllOf((node, Condition(Field("column", "display_name"), "$regex", pattern)))
 
 
 def _check_page(limit: int | None, offset: int) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.store.models import ConsoleLine
+from runyard.store.models import ConsoleLine, SystemSample
 from runyard.store.schema import console_lines, system_samples
 
 __all__ = [
@@ -31,8 +31,11 @@ __all__ = [
     "console_size",
     "console_texts",
     "insert_system_rows",
+    "search_console",
     "system_history",
+    "system_keys",
     "system_row",
+    "system_samples_of",
     "text_safe",
 ]
 
@@ -160,6 +163,56 @@ def console_texts(conn: Connection, run_pk: int) -> Iterator[str]:
         if len(chunk) < _READ_CHUNK:
             return
         start = int(chunk[-1][0]) + 1
+
+
+def search_console(conn: Connection, run_pk: int, text: str, start: int, limit: int | None) -> list[ConsoleLine]:
+    """Lines numbered ``start`` and on that contain ``text`` (case-insensitive), in order, at most ``limit``.
+
+    Matched in Python, chunk by chunk, rather than with SQL's ``LIKE``/``lower()``: SQLite folds the case of
+    ASCII letters only, PostgreSQL of every letter, and one matcher keeps one meaning on both backends.
+    """
+    if limit is not None and limit <= 0:
+        return []
+    needle = text.casefold()
+    found: list[ConsoleLine] = []
+    while True:
+        chunk = console_lines_of(conn, run_pk, start, _READ_CHUNK)
+        for line in chunk:
+            if needle in line.text.casefold():
+                found.append(line)
+                if limit is not None and len(found) >= limit:
+                    return found
+        if len(chunk) < _READ_CHUNK:
+            return found
+        start = chunk[-1].line_no + 1
+
+
+def system_samples_of(conn: Connection, run_pk: int, after: float | None) -> list[SystemSample]:
+    """The run's samples taken after unix time ``after`` (all of them for None), in time order."""
+    query = (
+        sa.select(system_samples.c.t, system_samples.c.runtime, system_samples.c["values"])
+        .where(system_samples.c.run_pk == run_pk)
+        .order_by(system_samples.c.t, system_samples.c.id)
+    )
+    if after is not None:
+        query = query.where(system_samples.c.t > after)
+    return [SystemSample(float(t), float(runtime), dict(values)) for t, runtime, values in conn.execute(query)]
+
+
+def system_keys(conn: Connection, run_pks: Sequence[int] | sa.Select[Any]) -> list[str]:
+    """Every key of the samples of these runs (a list of primary keys, or a query selecting them), sorted.
+
+    The database lists the keys of each stored JSON object, so samples are neither fetched nor decoded.
+    """
+    values = system_samples.c["values"]
+    chosen = system_samples.c.run_pk.in_(run_pks)
+    if conn.dialect.name == "postgresql":
+        query = sa.select(sa.func.json_object_keys(values).label("k")).where(chosen).distinct()
+    else:
+        each = sa.func.json_each(values).table_valued("key")
+        joined = system_samples.join(each, sa.true())  # json_each reads the row it is joined to
+        query = sa.select(each.c.key.label("k")).select_from(joined).where(chosen).distinct()
+    return sorted(str(k) for k in conn.execute(query).scalars())
 
 
 def system_history(conn: Connection, run_pk: int, keys: Sequence[str] | None) -> list[dict[str, Any]]:

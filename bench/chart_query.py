@@ -1,0 +1,271 @@
+"""What charts and the runs table cost over HTTP: 100 runs × 1,000,000 steps, and a 10,000-run project.
+
+Workload, built once and cached (``bench/.work/chart_query/`` for SQLite, database ``runyard_bench_chart`` on
+PostgreSQL; ``--rebuild`` builds afresh):
+
+* project ``bench/charts``: 100 runs, each with one metric ``loss`` logged at steps 0..999,999 (a noisy
+  decaying curve with rare spikes and NaNs), written straight into the store as history blocks and their
+  rollups (the store's own block encoder and rollup records: what ingestion writes, minus the SDK);
+* project ``bench/big``: 10,000 runs with realistic config and summary (as ``bench/query_runs.py`` writes them).
+
+It then serves the store with the real server (``runyard.server.create_app`` under uvicorn, loopback port, in a
+thread) and times with httpx, ``--reps`` times each (medians and p90):
+
+``series``  ``POST /api/v1/projects/bench/charts/series``: ``loss`` of all 100 runs, 1,000 buckets, full range
+``runs``    ``POST /api/v1/projects/bench/big/runs/query``: the runs table's first page (limit 100, default order)
+
+and the same two as store calls (``Store.bucket_columns_many`` and ``bucket_series_many``, ``Store.query_runs`` +
+``count_runs``), to see what the HTTP layer adds. ``--baseline`` also times the per-series path of before
+(``Store.bucket_series`` run by run, on 5 runs, scaled to 100). Targets: series ≤ 200 ms, runs ≤ 300 ms
+(medians, over HTTP).
+
+Run from the repository root::
+
+    python bench/chart_query.py                 # SQLite
+    python bench/chart_query.py --pg            # PostgreSQL at 127.0.0.1:5432 (trust auth)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # query_runs.py, for the 10,000-run project
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+
+from runyard.store import Store
+from runyard.store.blocks import BLOCK_SIZE, prepare_block
+from runyard.store.rollups import FullBlock, chunk_records, write_rollups
+from runyard.store.schema import blocks, entities, projects, runs, series
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / ".work" / "chart_query"
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
+PG_DB = "runyard_bench_chart"
+RUNS, STEPS, TABLE_RUNS = 100, 1_000_000, 10_000
+SERIES_TARGET_MS, RUNS_TARGET_MS = 200.0, 300.0
+
+
+# -- building the store --------------------------------------------------------------------------------------
+
+
+def _built(store: Store) -> bool:
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(runs.join(projects, runs.c.project_id == projects.c.id))
+            .where(projects.c.name.in_(["charts", "big"]))
+        ).scalar()
+    return found == RUNS + TABLE_RUNS
+
+
+def _build(store: Store) -> None:
+    import query_runs  # bench/query_runs.py: the 10,000-run project "bench/big"
+
+    t0 = time.perf_counter()
+    query_runs._fill(store, TABLE_RUNS)
+    print(f"  10,000-run project written in {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    now = time.time()
+    with store.engine.begin() as conn:
+        eid = conn.execute(sa.select(entities.c.id).where(entities.c.name == "bench")).scalar_one()
+        pid = conn.execute(
+            sa.insert(projects)
+            .values(entity_id=eid, name="charts", created_at=now, last_activity=now)
+            .returning(projects.c.id)
+        ).scalar_one()
+    for i in range(RUNS):
+        with store.engine.begin() as conn:
+            values = {
+                "project_id": pid, "run_id": f"run{i:03d}", "name": f"run-{i}", "tags": [], "state": "finished",
+                "config": {"lr": 10 ** -(1 + i % 4), "seed": i}, "summary": {"loss": 0.1}, "summary_state": {},
+                "metrics": [], "created_at": now - (RUNS - i) * 60, "heartbeat_at": now, "runtime": 3600.0,
+                "last_step": STEPS - 1,
+            }  # fmt: skip
+            run_pk = conn.execute(sa.insert(runs).values(**values).returning(runs.c.id)).scalar_one()
+            sid = conn.execute(sa.insert(series).values(run_pk=run_pk, key="loss").returning(series.c.id)).scalar_one()
+            _write_series(conn, sid, _curve(i))
+        if i % 10 == 9:
+            print(f"  {i + 1} runs × {STEPS:,} steps written ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _curve(seed: int) -> list[float]:
+    """A training loss: exponential decay, noise, rare spikes, a few NaNs."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(STEPS, dtype=np.float64)
+    loss = 2.0 * np.exp(-t / (2e5 + 1e3 * seed)) + 0.05 + rng.normal(0, 0.02, STEPS)
+    spikes = rng.integers(0, STEPS, 50)
+    loss[spikes] += rng.uniform(1, 5, 50)
+    loss[rng.integers(0, STEPS, 5)] = math.nan
+    values: list[float] = loss.tolist()
+    return values
+
+
+def _write_series(conn: sa.Connection, sid: int, values: list[float]) -> None:
+    """The blocks ingestion would leave: full blocks of BLOCK_SIZE points and their rollups, then the tail."""
+    rows: list[dict[str, Any]] = []
+    full: list[FullBlock] = []
+    for block_no, start in enumerate(range(0, len(values), BLOCK_SIZE)):
+        chunk = values[start : start + BLOCK_SIZE]
+        steps = list(range(start, start + len(chunk)))
+        prepared = prepare_block(steps, chunk)
+        stats = prepared.stats
+        rows.append(
+            {
+                "series_id": sid, "block_no": block_no, "step_min": stats.step_min, "step_max": stats.step_max,
+                "count": stats.count, "nan_count": stats.nan_count, "vmin": stats.vmin, "vmax": stats.vmax,
+                "vsum": stats.vsum, "vlast": stats.vlast, "data": prepared.encode(),
+            }
+        )  # fmt: skip
+        if stats.count == BLOCK_SIZE:
+            full.append(FullBlock(sid, block_no, chunk_records(steps, chunk, stats.nan_count == 0)))
+    conn.execute(sa.insert(blocks), rows)
+    write_rollups(conn, full)
+
+
+# -- serving and timing --------------------------------------------------------------------------------------
+
+
+class _Server:
+    """The real app under uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, store: Store) -> None:
+        import uvicorn
+
+        from runyard.server import create_app
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(create_app(store), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _time(fn: Callable[[], Any], reps: int) -> tuple[float, float, Any]:
+    fn()  # warm: connection pool, page cache, imports
+    times: list[float] = []
+    result: Any = None
+    for _ in range(reps):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, math.ceil(0.9 * len(times)) - 1)], result
+
+
+def _report(label: str, target: float | None, timed: tuple[float, float, Any], what: str) -> None:
+    median, p90, _ = timed
+    verdict = "" if target is None else ("PASS" if median <= target else "MISS")
+    goal = "" if target is None else f"≤ {target:.0f}"
+    print(f"  {label:44} {median:9.1f} {p90:9.1f}  {goal:>6} {verdict:4}  {what}")
+
+
+def _bench(name: str, store: Store, reps: int, baseline: bool) -> None:
+    run_ids = [f"run{i:03d}" for i in range(RUNS)]
+    body = {"runs": run_ids, "keys": ["loss"], "x": "_step", "x_min": None, "x_max": None, "buckets": 1000}
+    print(f"\n{name}: {'':35} {'median ms':>9} {'p90 ms':>9}  target")
+    columns = _time(lambda: store.bucket_columns_many("bench", "charts", run_ids, ["loss"], buckets=1000), reps)
+    buckets = sum(len(found) for found in columns[2].values())
+    _report("store: bucket_columns_many, 100 runs", None, columns, f"{len(columns[2])} series, {buckets:,} buckets")
+    many = _time(lambda: store.bucket_series_many("bench", "charts", run_ids, ["loss"], buckets=1000), reps)
+    _report("store: bucket_series_many (Bucket objects)", None, many, "the same, one object a bucket")
+    page = _time(lambda: (store.query_runs("bench", "big", limit=100), store.count_runs("bench", "big")), reps)
+    _report("store: query_runs(limit=100) + count_runs", None, page, f"{len(page[2][0])} runs of {page[2][1]:,}")
+    if baseline:
+        some = run_ids[:5]
+        before = _time(lambda: [store.bucket_series("bench", "charts", r, "loss") for r in some], 1)
+        scaled = (before[0] * RUNS / len(some), before[1] * RUNS / len(some), None)
+        _report("before: bucket_series run by run (×20)", None, scaled, "the per-series path, 5 runs scaled")
+    with _Server(store) as base, httpx.Client(base_url=base, timeout=120) as client:
+
+        def post(path: str, payload: dict[str, Any]) -> Any:
+            response = client.post(path, json=payload)
+            if response.status_code == 404 and "not_found" not in response.text:
+                return None
+            response.raise_for_status()
+            return response
+
+        if post("/projects/bench/charts/series", body) is None:
+            print("  http: POST /projects/{e}/{p}/series not served yet")
+        else:
+            timed = _time(lambda: post("/projects/bench/charts/series", body), reps)
+            size = len(timed[2].content)
+            _report("http: POST .../series, 100 runs", SERIES_TARGET_MS, timed, f"{size / 1e6:.1f} MB of JSON")
+        query = {"limit": 100}
+        if post("/projects/bench/big/runs/query", query) is None:
+            print("  http: POST /projects/{e}/{p}/runs/query not served yet")
+        else:
+            timed = _time(lambda: post("/projects/bench/big/runs/query", query), reps)
+            size = len(timed[2].content)
+            _report("http: POST .../runs/query, limit 100", RUNS_TARGET_MS, timed, f"{size / 1e3:.0f} kB of JSON")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL at 127.0.0.1:5432 instead of SQLite")
+    parser.add_argument("--pg-admin", default=PG_ADMIN, help="where to create the bench database")
+    parser.add_argument("--rebuild", action="store_true", help="build the store afresh")
+    parser.add_argument("--drop", action="store_true", help="PostgreSQL: drop the bench database afterwards")
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--baseline", action="store_true", help="also time the per-series path of before")
+    args = parser.parse_args()
+    if args.pg:
+        import psycopg
+
+        with psycopg.connect(args.pg_admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone()
+            if exists and args.rebuild:
+                conn.execute(f'DROP DATABASE "{PG_DB}" WITH (FORCE)')
+            if not exists or args.rebuild:
+                conn.execute(f'CREATE DATABASE "{PG_DB}"')
+        url = sa.engine.make_url(args.pg_admin).set(database=PG_DB).render_as_string(False)
+        name = "PostgreSQL"
+    else:
+        WORK.mkdir(parents=True, exist_ok=True)
+        path = WORK / "runyard.db"
+        if args.rebuild:
+            for leftover in WORK.glob("runyard.db*"):
+                leftover.unlink()
+        url, name = f"sqlite:///{path}", "SQLite"
+    store = Store.open(url)
+    try:
+        if not _built(store):
+            print(f"{name}: building the bench store (once; cached)")
+            t0 = time.perf_counter()
+            _build(store)
+            print(f"  built in {time.perf_counter() - t0:.0f} s")
+        _bench(name, store, args.reps, args.baseline)
+    finally:
+        store.close()
+        if args.pg and args.drop:
+            import psycopg
+
+            with psycopg.connect(args.pg_admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

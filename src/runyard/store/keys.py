@@ -1,0 +1,52 @@
+"""Which keys a project's (or a run's) data holds: what the web app offers as columns, filters and charts.
+
+Config and summary keys are flattened as history keys are (``optimizer.lr``); history keys come from the
+series table and system-metrics keys from the samples' JSON objects, both listed by the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.flatten import flatten
+from runyard.store.models import ProjectKeys
+from runyard.store.schema import runs, series
+from runyard.store.streams import system_keys
+
+__all__ = ["chart_keys", "project_keys", "run_keys"]
+
+# The x axes every row carries: not metrics a chart would plot as a y.
+_AXES = frozenset({"_step", "_runtime", "_timestamp"})
+
+
+def chart_keys(keys: Iterable[str]) -> list[str]:
+    """``keys`` without the x axes (``_step``, ``_runtime``, ``_timestamp``) and ``system/*``, sorted."""
+    return sorted({key for key in keys if key not in _AXES and not key.startswith("system/")})
+
+
+def project_keys(conn: Connection, project_id: int) -> ProjectKeys:
+    """Every config, summary, history and system key any run of the project has."""
+    project_runs = sa.select(runs.c.id).where(runs.c.project_id == project_id)
+    config: set[str] = set()
+    summary: set[str] = set()
+    for run_config, run_summary in conn.execute(
+        sa.select(runs.c.config, runs.c.summary).where(runs.c.project_id == project_id)
+    ):
+        config.update(flatten(run_config) if isinstance(run_config, dict) else ())
+        summary.update(flatten(run_summary) if isinstance(run_summary, dict) else ())
+    history = conn.execute(sa.select(series.c.key).where(series.c.run_pk.in_(project_runs)).distinct()).scalars()
+    return ProjectKeys(
+        config=sorted(config),
+        summary=sorted(summary),
+        history=chart_keys(history),
+        system=system_keys(conn, project_runs),
+    )
+
+
+def run_keys(conn: Connection, run_pk: int) -> tuple[list[str], list[str]]:
+    """``(history keys, system keys)`` of one run, as :func:`project_keys` lists them."""
+    history = conn.execute(sa.select(series.c.key).where(series.c.run_pk == run_pk)).scalars()
+    return chart_keys(history), system_keys(conn, [run_pk])
