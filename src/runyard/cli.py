@@ -43,23 +43,45 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from runyard.demo import PROJECT, demo_entity
     from runyard.demo import main as demo_main
 
-    return demo_main(root_dir=args.dir, steps=args.steps)
+    code = demo_main(root_dir=args.dir, steps=args.steps)
+    if code != 0 or args.no_ui:
+        return code
+    from runyard.server.serve import serve
+
+    settings = _settings(args)
+    print("\nThe web app shows the runs at the address below.", flush=True)
+    return serve(
+        settings.store_url,
+        host=args.host,
+        port=args.port,
+        crash_timeout=settings.crash_timeout,
+        path=f"{demo_entity()}/{PROJECT}",
+    )
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
     settings = _settings(args)
-    return serve(settings.store_url, host=args.host, port=args.port, crash_timeout=settings.crash_timeout)
+    return serve(
+        settings.store_url,
+        host=args.host,
+        port=args.port,
+        crash_timeout=settings.crash_timeout,
+        key_folder=settings.root_dir,
+    )
 
 
 def cmd_server(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
     settings = Settings(store_url=args.db).resolved()
-    return serve(args.db, host=args.host, port=args.port, crash_timeout=settings.crash_timeout)
+    return serve(
+        args.db, host=args.host, port=args.port, crash_timeout=settings.crash_timeout, key_folder=settings.root_dir
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_demo = sub.add_parser("demo", help="train a small model over a few settings and log it")
     p_demo.add_argument("--steps", type=int, default=300, help="training steps per run")
+    p_demo.add_argument("--no-ui", action="store_true", help="only log the runs; do not serve the web app afterwards")
+    p_demo.add_argument("--host", default="127.0.0.1", help="address the web app listens on (default 127.0.0.1)")
+    p_demo.add_argument("--port", type=int, default=8080, help="port the web app listens on (default 8080)")
     common(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
@@ -90,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_server = sub.add_parser("server", help="serve the web app and API over a shared store")
     p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")
-    p_server.add_argument("--blobs", default=None, help="where run files go (a folder or file:// URL)")
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.set_defaults(func=cmd_server)

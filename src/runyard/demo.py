@@ -13,6 +13,9 @@ import time
 
 import runyard
 
+PROJECT = "demo-moons"
+"""The project the demo's runs go to."""
+
 _SETTINGS = [
     {"lr": 0.05, "batch_size": 16, "degree": 3},
     {"lr": 0.2, "batch_size": 16, "degree": 3},
@@ -89,7 +92,7 @@ def main(root_dir: str | None = None, steps: int = 300) -> int:
     started = time.perf_counter()
     results = []
     for i, config in enumerate(_SETTINGS):
-        with runyard.init(project="demo-moons", config=config, settings=settings, group="logreg", tags=["demo"]) as run:
+        with runyard.init(project=PROJECT, config=config, settings=settings, group="logreg", tags=["demo"]) as run:
             runyard.define_metric("val/accuracy", summary="max,last")
             train(config, steps, seed=i)
             results.append((run.name, run.id, config, run.summary["val/accuracy"]))
@@ -107,16 +110,17 @@ def main(root_dir: str | None = None, steps: int = 300) -> int:
 
     store = open_store(url, root)
     try:
-        runs = store.list_runs(_entity(), "demo-moons")
+        runs = store.list_runs(demo_entity(), PROJECT)
     finally:
         store.close()
-    print(f"\nThe data went to {root} (store: {url}); project demo-moons now holds {len(runs)} run(s).")
+    print(f"\nThe data went to {root} (store: {url}); project {PROJECT} now holds {len(runs)} run(s).")
     print('Offline runs (init(mode="offline")) are ingested later with `runyard sync`.')
     sys.stdout.flush()
     return 0
 
 
-def _entity() -> str:
+def demo_entity() -> str:
+    """The entity the demo's runs go to: the OS user, as for any run."""
     from runyard.sdk.init import _username
 
     return _username()

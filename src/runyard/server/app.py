@@ -6,10 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from runyard.server.deps import User
+from runyard.server.deps import User, local_user
+from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
 from runyard.server.routes import api_router
 from runyard.server.static_files import STATIC_DIR, install_web_app
+from runyard.server.wandb import wandb_router
 from runyard.store import Store
 
 __all__ = ["create_app"]
@@ -32,10 +34,12 @@ def create_app(store: Store, *, user: User | None = None, static_dir: Path | Non
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        default_response_class=ApiResponse,  # NaN and infinities as strings, everywhere
     )
     app.state.store = store
-    app.state.local_user = user or User(username="local", entity="local")
+    app.state.local_user = user or local_user()
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/
     install_web_app(app, static_dir or STATIC_DIR)  # last: it answers every path the API does not
     return app

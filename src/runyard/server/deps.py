@@ -6,6 +6,7 @@ authentication and per-run privacy does not touch the handlers.
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from fastapi import Depends, Request
 
 from runyard.store import Store
 
-__all__ = ["CurrentUser", "StoreDep", "User", "current_user", "get_store"]
+__all__ = ["CurrentUser", "StoreDep", "User", "current_user", "get_store", "local_user"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,15 @@ class User:
     username: str
     entity: str
     local: bool = True
+
+
+def local_user() -> User:
+    """The one user of a local store: the OS user, whose name the SDK also gives runs as their entity."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no user name in this environment (some containers): the SDK says "local" too
+        name = "local"
+    return User(username=name, entity=name)
 
 
 def get_store(request: Request) -> Store:

@@ -18,5 +18,8 @@ class Sink(Protocol):
     def heartbeat(self, session: str, t: float) -> None:
         """Tell the sink the session's process is alive at unix time ``t``."""
 
+    def stop_requested_at(self, session: str) -> float | None:
+        """When someone last asked the session's run to stop (the web app's "stop", ``POST .../stop``), or None."""
+
     def close(self) -> None:
         """Release connections."""

@@ -2,7 +2,9 @@
 
 It tails the session's run log into the store, sends heartbeats while the training process lives, and exits
 when told to (``drain <seq>`` on stdin, answered with ``done <seq> <ok>`` on stdout) or when the training
-process is gone, after ingesting everything the run log holds. Running it as a process keeps ingestion off
+process is gone, after ingesting everything the run log holds. When the run is asked to stop (the web app's
+"stop"), it sends the training process SIGINT: the training loop gets KeyboardInterrupt and the run ends
+``killed``. Running it as a process keeps ingestion off
 the training process's GIL entirely (see docs/design.md for the measurements).
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runyard.sinks.ingester import Ingester
@@ -25,6 +28,20 @@ def _parent_alive(parent: int) -> bool:
     return os.getppid() == parent
 
 
+def _interrupter(parent: int) -> Callable[[], None]:
+    """What the ingester calls when the run is asked to stop: SIGINT to the training process."""
+
+    def interrupt() -> None:
+        # Only our own parent: once it is gone its pid may belong to an unrelated process.
+        if _parent_alive(parent):
+            try:
+                os.kill(parent, signal.SIGINT)
+            except OSError:
+                pass
+
+    return interrupt
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run until told to drain, or until the training process is gone."""
     sink = LocalSink(args.store_url, args.crash_timeout)
@@ -34,6 +51,7 @@ def serve(args: argparse.Namespace) -> int:
         lambda: sink,
         interval=args.interval,
         heartbeat_interval=args.heartbeat,
+        on_stop=_interrupter(args.parent),
     )
     ingester.start()
     stdin = sys.stdin.fileno()

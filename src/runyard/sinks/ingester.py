@@ -1,12 +1,19 @@
 """The background reader: tails a session's run log and hands batches of records to a sink.
 
-It runs as a daemon thread of the training process. The training thread never waits for it: the run log is the
-hand-off, so a slow or unavailable store costs the training loop nothing, and whatever the thread has not
-ingested when the process dies is replayed later by ``runyard sync``.
+It runs as a daemon thread of the ingester process (:mod:`runyard.sinks.daemon`), or of the training process
+itself. The training thread never waits for it: the run log is the hand-off, so a slow or unavailable store
+costs the training loop nothing, and whatever the thread has not ingested when the process dies is replayed
+later by ``runyard sync``.
+
+It also carries requests back: about once a second it asks the sink whether someone asked the run to stop
+(the web app's "stop"), and if so calls ``on_stop`` once per request, which interrupts the training process's
+main thread (by default :func:`_thread.interrupt_main`, right when the thread lives in the training process;
+the ingester process sends SIGINT instead). The SDK's exit hooks then end the run ``killed``, as after a Ctrl-C.
 """
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 import warnings
@@ -18,6 +25,8 @@ from runyard.runlog import RunLogReader
 from runyard.sinks.base import Sink
 
 _MAX_BACKOFF = 5.0
+STOP_POLL_INTERVAL = 1.0
+"""Seconds between two checks whether the run was asked to stop: one indexed read each."""
 
 
 class Ingester(threading.Thread):
@@ -31,13 +40,29 @@ class Ingester(threading.Thread):
         *,
         interval: float = 0.25,
         heartbeat_interval: float = 30.0,
+        on_stop: Callable[[], None] | None = _thread.interrupt_main,
+        stop_poll_interval: float = STOP_POLL_INTERVAL,
     ) -> None:
+        """Prepare the thread; :meth:`start` starts it.
+
+        Args:
+            path: the session's run log.
+            session: the session id.
+            sink_factory: opens the sink, on the thread (the store is not opened on the training thread).
+            interval: seconds to wait between reads when the log has nothing new.
+            heartbeat_interval: seconds between heartbeats while nothing new arrives.
+            on_stop: called when the run is asked to stop (once per request); None disables the check.
+            stop_poll_interval: seconds between two checks for a stop request.
+        """
         super().__init__(name=f"runyard-ingest-{session[:8]}", daemon=True)
         self.path = path
         self.session = session
         self._sink_factory = sink_factory
         self._interval = interval
         self._heartbeat_interval = heartbeat_interval
+        self._on_stop = on_stop
+        self._stop_poll_interval = stop_poll_interval
+        self.stop_delivered: float | None = None  # the time of the last stop request passed to on_stop
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._progress = threading.Condition()
@@ -68,10 +93,15 @@ class Ingester(threading.Thread):
         pending: list[list[Any]] = []
         backoff = self._interval
         next_heartbeat = time.monotonic() + self._heartbeat_interval
+        next_stop_check = time.monotonic() + self._stop_poll_interval
         try:
             while True:
                 stopping = self._stopping.is_set()
                 try:
+                    # Checked before reading, so that a run logging without pause is still stopped on time.
+                    if not stopping and time.monotonic() >= next_stop_check:
+                        next_stop_check = time.monotonic() + self._stop_poll_interval
+                        self._check_stop()
                     if not pending:
                         pending = reader.read()
                     if pending:
@@ -117,6 +147,15 @@ class Ingester(threading.Thread):
                     pass
             with self._progress:
                 self._progress.notify_all()
+
+    def _check_stop(self) -> None:
+        """Interrupt the training process once for each new stop request."""
+        if self._on_stop is None or self.sink is None:
+            return  # no sink yet: the first batch (the start record) has not been ingested
+        asked = self.sink.stop_requested_at(self.session)
+        if asked is not None and asked != self.stop_delivered:
+            self.stop_delivered = asked
+            self._on_stop()
 
     def _sink(self) -> Sink:
         if self.sink is None:

@@ -34,6 +34,9 @@ class LocalSink:
     def heartbeat(self, session: str, t: float) -> None:
         self.store.heartbeat(session, t)
 
+    def stop_requested_at(self, session: str) -> float | None:
+        return self.store.stop_requested_at(session)
+
     def mark_crashed(self, session: str) -> None:
         self.store.mark_crashed(session)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from runyard.server.routes import meta
+from runyard.server.routes import meta, projects, run, runs
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
 api_router.include_router(meta.router)
+api_router.include_router(projects.router)
+api_router.include_router(runs.router)
+api_router.include_router(run.router)
