@@ -79,8 +79,8 @@ export interface Series {
   run: string;
   key: string;
   x: number[];
-  x_lo: number[];
-  x_hi: number[];
+  x_first: number;
+  x_last: number;
   min: (number | null)[];
   max: (number | null)[];
   last: (number | null)[];
@@ -204,7 +204,7 @@ export const api = {
   runKeys: (entity: string, project: string, runId: string) =>
     request<{ history: string[]; system: string[] }>("GET", `${runPath(entity, project, runId)}/keys`),
   console: (entity: string, project: string, runId: string, after = -1, limit = 1000, search = "") =>
-    request<{ lines: ConsoleLine[]; total: number }>(
+    request<{ lines: ConsoleLine[]; total: number; next_after: number }>(
       "GET",
       `${runPath(entity, project, runId)}/console?after=${after}&limit=${limit}${search ? `&search=${seg(search)}` : ""}`,
     ),

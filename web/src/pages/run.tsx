@@ -1,3 +1,59 @@
+// The run page (`/{entity}/{project}/runs/{id}?tab=...`): Overview, Charts, System, Logs and Files of one run.
+import { api } from "../api";
+import { Empty, ErrorBox } from "../components/common";
+import { Link, paths } from "../router";
+import { ChartsTab } from "./run/charts";
+import { FilesTab } from "./run/files";
+import { RunHeader, TABS, type RunPatch } from "./run/header";
+import { LogsTab } from "./run/logs";
+import { Overview } from "./run/overview";
+import { SystemTab } from "./run/system";
+import { useRun } from "./run/useRun";
+import "./run/run.css";
+
 export function RunPage(props: { entity: string; project: string; runId: string; tab: string }) {
-  return <div data-testid="run-page">{props.runId} {props.tab}</div>;
+  const { entity, project, runId } = props;
+  const { run, error, missing, setRun, reload } = useRun(entity, project, runId);
+  const tab = TABS.some((t) => t.id === props.tab) ? props.tab : "overview";
+
+  if (missing) {
+    return (
+      <Empty title="No such run">
+        <p>
+          There is no run <code>{runId}</code> in {entity}/{project}: it was deleted, or the link is wrong (runs are
+          addressed by id, not name). <Link href={paths.workspace(entity, project)}>See the project's runs</Link>.
+        </p>
+      </Empty>
+    );
+  }
+  if (!run) {
+    if (error) return <ErrorBox error={error} onRetry={reload} />;
+    return (
+      <div class="run-page" data-testid="run-page" aria-busy="true">
+        <div class="run-skeleton" />
+      </div>
+    );
+  }
+
+  const onPatch = async (patch: RunPatch) => {
+    setRun(await api.updateRun(run.entity, run.project, run.id, patch));
+  };
+
+  return (
+    <div class="run-page" data-testid="run-page" data-run-id={run.id} data-tab={tab}>
+      <RunHeader run={run} tab={tab} onPatch={onPatch} onRunChanged={setRun} />
+      {error !== null && (
+        <div class="run-stale muted" role="status">
+          Could not refresh the run ({error instanceof Error ? error.message : String(error)}); showing what was last loaded.
+        </div>
+      )}
+      <div class={`run-body run-body-${tab}`}>
+        {tab === "overview" && <Overview run={run} onPatch={onPatch} />}
+        {tab === "charts" && <ChartsTab run={run} />}
+        {tab === "system" && <SystemTab run={run} />}
+        {tab === "logs" && <LogsTab run={run} />}
+        {tab === "files" && <FilesTab run={run} />}
+      </div>
+    </div>
+  );
 }

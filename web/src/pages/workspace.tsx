@@ -1,3 +1,2 @@
-export function WorkspacePage(props: { entity: string; project: string }) {
-  return <div data-testid="workspace-page">{props.project}</div>;
-}
+// The project workspace (/{entity}/{project}): see pages/workspace/page.tsx.
+export { WorkspacePage } from "./workspace/page";

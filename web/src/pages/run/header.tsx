@@ -1,0 +1,133 @@
+// The run page's header: the name (editable) and state, the live duration, Stop and Delete, and the tabs.
+import { useState } from "preact/hooks";
+import { api, type Run } from "../../api";
+import { Confirm, StateBadge } from "../../components/common";
+import { formatDuration } from "../../format";
+import { defaultColor } from "../../colors";
+import { Link, navigate, paths } from "../../router";
+import { EditableText } from "./editable";
+import { isLive } from "./useRun";
+
+export type RunPatch = Partial<Pick<Run, "name" | "notes" | "tags" | "visibility">>;
+
+export const TABS = [
+  { id: "overview", label: "Overview" },
+  { id: "charts", label: "Charts" },
+  { id: "system", label: "System" },
+  { id: "logs", label: "Logs" },
+  { id: "files", label: "Files" },
+] as const;
+
+export function RunHeader(props: {
+  run: Run;
+  tab: string;
+  onPatch: (patch: RunPatch) => Promise<void>;
+  onRunChanged: (run: Run) => void;
+}) {
+  const { run } = props;
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState<"stop" | "delete" | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const live = isLive(run);
+
+  const stop = async () => {
+    setBusy("stop");
+    setError(null);
+    try {
+      props.onRunChanged(await api.stopRun(run.entity, run.project, run.id));
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+  const remove = async () => {
+    setConfirmDelete(false);
+    setBusy("delete");
+    setError(null);
+    try {
+      await api.deleteRun(run.entity, run.project, run.id);
+      navigate(paths.workspace(run.entity, run.project), true);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div class="run-header">
+      <div class="run-title-row">
+        <span class="run-color-dot" aria-hidden="true" style={{ background: defaultColor(run.id) }} />
+        <EditableText
+          value={run.name}
+          placeholder="Name this run"
+          required
+          testid="run-name"
+          class="run-name"
+          onSave={(name) => props.onPatch({ name })}
+        />
+        <StateBadge state={run.state} />
+        {run.preempting_at != null && (
+          <span class="badge state-crashed" title="The training process said it is about to be preempted">
+            preempting
+          </span>
+        )}
+        <span class="run-duration muted" title="Duration" data-testid="header-duration">
+          {formatDuration(run.duration)}
+        </span>
+        <span class="run-id muted" title="Run id">
+          {run.id}
+        </span>
+        <div class="run-actions">
+          {live && (
+            <button
+              type="button"
+              onClick={stop}
+              disabled={busy !== null || run.stop_requested_at != null}
+              data-testid="run-stop"
+              title="The training process receives KeyboardInterrupt and the run ends killed"
+            >
+              {run.stop_requested_at != null ? "Stopping…" : "■ Stop"}
+            </button>
+          )}
+          <button type="button" class="danger-outline" onClick={() => setConfirmDelete(true)} disabled={busy !== null} data-testid="run-delete">
+            Delete
+          </button>
+        </div>
+      </div>
+      {error && (
+        <div class="run-header-error" role="alert" data-testid="run-action-error">
+          {error}
+        </div>
+      )}
+      <nav class="run-tabs" role="tablist" aria-label="Run page sections">
+        {TABS.map((t) => (
+          <Link
+            key={t.id}
+            href={paths.run(run.entity, run.project, run.id, t.id)}
+            role="tab"
+            aria-selected={props.tab === t.id}
+            class={`run-tab ${props.tab === t.id ? "active" : ""}`}
+            data-testid={`tab-${t.id}`}
+          >
+            {t.label}
+          </Link>
+        ))}
+      </nav>
+      {confirmDelete && (
+        <Confirm
+          title="Delete this run?"
+          message={
+            <>
+              <strong>{run.name}</strong> and all its data (history, console output, files) will be deleted. This cannot be undone.
+            </>
+          }
+          confirmLabel="Delete run"
+          danger
+          onConfirm={remove}
+          onCancel={() => setConfirmDelete(false)}
+        />
+      )}
+    </div>
+  );
+}

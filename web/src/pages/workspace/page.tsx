@@ -1,0 +1,646 @@
+// The project workspace: the runs sidebar (or the full runs table) beside the chart panels.
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
+import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
+import { defaultColor, PALETTE } from "../../colors";
+import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
+import { Palette, RenameDialog, RunMenu } from "./menus";
+import { type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
+import { useRunPages } from "./runs";
+import {
+  baseQuery,
+  groupFilter,
+  groupLineId,
+  readSettings,
+  searchPattern,
+  toJson,
+  toMongo,
+  type WorkspaceSettings,
+} from "./settings";
+import { ColumnPicker, FilterBuilder, filterFields, GroupSelect, groupOptions, SortSelect, sortOptions } from "./toolbar";
+import "./workspace.css";
+
+const LIVE_MS = 2000;
+const IDLE_MS = 6000;
+const SAVE_MS = 500;
+
+interface Boot {
+  keys: ProjectKeys;
+  settings: WorkspaceSettings;
+  exists: boolean;
+}
+
+export function WorkspacePage(props: { entity: string; project: string }) {
+  const [boot, setBoot] = useState<Boot | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () => {
+    setError(null);
+    Promise.all([
+      api.project(props.entity, props.project).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) return false;
+          throw err;
+        },
+      ),
+      api.projectKeys(props.entity, props.project).catch(() => ({ config: [], summary: [], history: [], system: [] })),
+      api.workspace(props.entity, props.project).catch(() => ({ settings: {}, updated_at: null })),
+    ]).then(
+      ([exists, keys, ws]) => setBoot({ exists, keys, settings: readSettings(ws.settings) }),
+      setError,
+    );
+  };
+  useEffect(load, []);
+  if (error) return <ErrorBox error={error} onRetry={load} />;
+  if (!boot)
+    return (
+      <div class="workspace" data-testid="workspace-page" data-ready="false">
+        <div class="runs-pane skeleton-pane" />
+        <div class="charts-pane">
+          <div class="chart-skeleton static" />
+        </div>
+      </div>
+    );
+  if (!boot.exists)
+    return (
+      <div data-testid="workspace-page" data-ready="true">
+        <Empty title={`No runs in ${props.project} yet`}>
+          <p>Log a first run to this project and it shows up here, live:</p>
+          <FirstRunHint project={props.project} />
+        </Empty>
+      </div>
+    );
+  return <Workspace entity={props.entity} project={props.project} boot={boot} />;
+}
+
+type MenuState =
+  | { kind: "run"; run: Run; x: number; y: number }
+  | { kind: "color"; id: string; x: number; y: number }
+  | { kind: "filter" | "columns"; x: number; y: number }
+  | null;
+
+function groupValueLabel(v: Json): string {
+  if (v === null) return "(none)";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+const luminance = (hex: string) => {
+  const n = parseInt(hex.slice(1), 16);
+  return (0.2126 * ((n >> 16) & 255) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255;
+};
+/** The palette's colours that read well as thin lines on white (no pastels). */
+const STRONG = PALETTE.filter((c) => luminance(c) < 0.62);
+
+/** Distinct strong colours for the drawn lines: each keeps its hashed colour unless an earlier one took it. */
+function assignColors(ids: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const used = new Set<string>();
+  for (const id of ids) {
+    const hashed = defaultColor(id);
+    let c = STRONG.includes(hashed) ? hashed : STRONG[PALETTE.indexOf(hashed) % STRONG.length]!;
+    if (used.has(c)) c = STRONG.find((p) => !used.has(p)) ?? c;
+    used.add(c);
+    out.set(id, c);
+  }
+  return out;
+}
+
+function Workspace({ entity, project, boot }: { entity: string; project: string; boot: Boot }) {
+  const [settings, setSettings] = useState<WorkspaceSettings>(boot.settings);
+  const [keys, setKeys] = useState<ProjectKeys>(boot.keys);
+  const [searchText, setSearchText] = useState(boot.settings.search);
+  const [saving, setSaving] = useState(false);
+  const [menu, setMenu] = useState<MenuState>(null);
+  const [renaming, setRenaming] = useState<Run | null>(null);
+  const [deleting, setDeleting] = useState<Run | null>(null);
+  const [toast, setToast] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const [selected, setSelected] = useState<string | null>(null);
+  const searchEl = useRef<HTMLInputElement>(null);
+
+  // --- settings: local at once, saved to the server debounced ---
+  const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const pendingSave = useRef<WorkspaceSettings | null>(null);
+  const flush = useCallback(() => {
+    if (saveTimer.current) clearTimeout(saveTimer.current);
+    saveTimer.current = null;
+    const s = pendingSave.current;
+    if (!s) return;
+    pendingSave.current = null;
+    api.saveWorkspace(entity, project, toJson(s)).then(
+      () => setSaving(pendingSave.current !== null),
+      (err: unknown) => {
+        setSaving(false);
+        setToast(`Could not save the workspace: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
+  }, [entity, project]);
+  const update = useCallback(
+    (patch: Partial<WorkspaceSettings> | ((s: WorkspaceSettings) => Partial<WorkspaceSettings>)) => {
+      setSettings((prev) => {
+        const next = { ...prev, ...(typeof patch === "function" ? patch(prev) : patch) };
+        pendingSave.current = next;
+        setSaving(true);
+        if (saveTimer.current) clearTimeout(saveTimer.current);
+        saveTimer.current = setTimeout(flush, SAVE_MS);
+        return next;
+      });
+    },
+    [flush],
+  );
+  useEffect(() => {
+    const onHide = () => {
+      const s = pendingSave.current;
+      if (!s) return;
+      void fetch(`/api/v1/projects/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/workspace`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ settings: toJson(s) }),
+        keepalive: true,
+      });
+      pendingSave.current = null;
+    };
+    window.addEventListener("pagehide", onHide);
+    return () => {
+      window.removeEventListener("pagehide", onHide);
+      flush();
+    };
+  }, [flush]);
+
+  // the search box is debounced into the settings
+  useEffect(() => {
+    if (searchText === settings.search) return;
+    const t = setTimeout(() => update({ search: searchText }), 250);
+    return () => clearTimeout(t);
+  }, [searchText]);
+
+  // --- the runs: pages of the sorted, filtered list; the first N for the charts; groups ---
+  const query = useMemo(() => baseQuery(settings), [settings.filters, settings.search, settings.sort]);
+  const queryKey = JSON.stringify(query);
+  const grouped = settings.groupBy !== null;
+  const pages = useRunPages(entity, project, query, !grouped);
+  const [top, setTop] = useState<{ key: string; runs: Run[]; total: number } | null>(null);
+  const [groups, setGroups] = useState<{ key: string; groups: RunGroup[] } | null>(null);
+  const [groupError, setGroupError] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [members, setMembers] = useState<Map<string, Run[]>>(new Map());
+  const [running, setRunning] = useState<Run[]>([]);
+  const range = useRef<[number, number]>([0, 50]);
+
+  const topKey = `${queryKey}|${settings.maxRuns}`;
+  const loadTop = useCallback(
+    () =>
+      api.queryRuns(entity, project, { ...query, offset: 0, limit: settings.maxRuns }).then(
+        (r) => setTop({ key: topKey, runs: r.runs, total: r.total }),
+        () => setTop((t) => t ?? { key: topKey, runs: [], total: 0 }),
+      ),
+    [topKey],
+  );
+  useEffect(() => {
+    void loadTop();
+  }, [loadTop]);
+
+  const groupKey = `${queryKey}|${settings.groupBy}`;
+  const loadGroups = useCallback(() => {
+    if (!settings.groupBy) return Promise.resolve();
+    return api.groupRuns(entity, project, { ...query, group_by: settings.groupBy }).then(
+      (g) => {
+        setGroups({ key: groupKey, groups: g });
+        setGroupError(null);
+      },
+      (err: unknown) => setGroupError(err instanceof Error ? err.message : String(err)),
+    );
+  }, [groupKey]);
+  useEffect(() => {
+    setMembers(new Map());
+    void loadGroups();
+  }, [loadGroups]);
+
+  const loadMembers = useCallback(
+    (lineId: string, value: Json) => {
+      if (!settings.groupBy) return;
+      api
+        .queryRuns(entity, project, {
+          filters: toMongo(settings.filters, [groupFilter(settings.groupBy, value)]),
+          search: searchPattern(settings.search),
+          order: query.order ?? "-created_at",
+          limit: 1000,
+        })
+        .then((r) => setMembers((m) => new Map(m).set(lineId, r.runs)))
+        .catch(() => undefined);
+    },
+    [groupKey],
+  );
+
+  const loadRunning = useCallback(
+    () =>
+      api
+        .queryRuns(entity, project, {
+          filters: toMongo(settings.filters, [{ state: "running" }]),
+          search: searchPattern(settings.search),
+          limit: 1000,
+        })
+        .then((r) => setRunning(r.runs))
+        .catch(() => undefined),
+    [queryKey],
+  );
+  useEffect(() => {
+    void loadRunning();
+  }, [loadRunning]);
+
+  const hidden = useMemo(() => new Set(settings.hidden), [settings.hidden]);
+  const topRuns = top?.runs ?? [];
+  const groupList = grouped && groups?.key === groupKey ? groups.groups : [];
+  const drawnGroups = groupList.slice(0, settings.maxRuns);
+
+  const autoColors = useMemo(
+    () => assignColors([...topRuns].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id)).map((r) => r.id)),
+    [topRuns],
+  );
+  const autoGroupColors = useMemo(() => assignColors(drawnGroups.map((g) => groupLineId(g.value))), [groupList]);
+  const colorOf = useCallback(
+    (id: string) => settings.colors[id] ?? autoColors.get(id) ?? autoGroupColors.get(id) ?? defaultColor(id),
+    [settings.colors, autoColors, autoGroupColors],
+  );
+
+  const lines: ChartLine[] = useMemo(() => {
+    if (grouped)
+      return drawnGroups
+        .map((g) => ({ g, id: groupLineId(g.value) }))
+        .filter(({ id }) => !hidden.has(id))
+        .map(({ g, id }) => ({
+          id,
+          label: groupValueLabel(g.value),
+          color: colorOf(id),
+          runIds: g.run_ids.filter((r) => !hidden.has(r)),
+        }))
+        .filter((l) => l.runIds.length > 0);
+    return topRuns.filter((r) => !hidden.has(r.id)).map((r) => ({ id: r.id, label: r.name, color: colorOf(r.id), runIds: [r.id] }));
+  }, [grouped, groupList, topRuns, hidden, colorOf]);
+
+  const drawnRunIds = useMemo(() => new Set(lines.flatMap((l) => l.runIds)), [lines]);
+  const liveIds = useMemo(() => running.filter((r) => drawnRunIds.has(r.id)).map((r) => r.id), [running, drawnRunIds]);
+  const anyRunning = running.length > 0;
+
+  // --- live: poll while runs are running (slowly otherwise, to notice new runs) ---
+  const liveRef = useRef({ pages, loadTop, loadRunning, loadGroups, grouped, expanded, groupList, members, loadMembers });
+  liveRef.current = { pages, loadTop, loadRunning, loadGroups, grouped, expanded, groupList, members, loadMembers };
+  useEffect(() => {
+    let n = 0;
+    const t = setInterval(
+      () => {
+        if (document.hidden) return;
+        n++;
+        const L = liveRef.current;
+        void L.loadRunning();
+        void L.loadTop();
+        if (L.grouped) {
+          if (n % 3 === 0) void L.loadGroups();
+          for (const g of L.groupList) {
+            const id = groupLineId(g.value);
+            if (L.expanded.has(id)) L.loadMembers(id, g.value);
+          }
+        } else void L.pages.refresh(range.current[0], range.current[1]);
+        if (n % 3 === 0) api.projectKeys(entity, project).then((k) => setKeys((old) => (JSON.stringify(old) === JSON.stringify(k) ? old : k)), () => undefined);
+        setTick((x) => x + 1);
+      },
+      anyRunning ? LIVE_MS : IDLE_MS,
+    );
+    return () => clearInterval(t);
+  }, [anyRunning]);
+
+  // --- rows of the list ---
+  const rowItems: RowItem[] | null = useMemo(() => {
+    if (!grouped) return null;
+    const out: RowItem[] = [];
+    groupList.forEach((g, gi) => {
+      const lineId = groupLineId(g.value);
+      const open = expanded.has(lineId);
+      out.push({ kind: "group", group: g, lineId, label: groupValueLabel(g.value), expanded: open, index: gi });
+      if (open) {
+        const runs = members.get(lineId);
+        if (!runs) for (let i = 0; i < Math.min(g.count, 3); i++) out.push({ kind: "run", run: undefined, index: gi, member: true });
+        else for (const run of runs) out.push({ kind: "run", run, index: gi, member: true });
+      }
+    });
+    return out;
+  }, [grouped, groupList, expanded, members]);
+
+  const count = rowItems ? rowItems.length : pages.total ?? 0;
+  const rowAt = useCallback(
+    (i: number): RowItem | undefined => (rowItems ? rowItems[i] : { kind: "run", run: pages.at(i), index: i }),
+    [rowItems, pages],
+  );
+  const onRange = useCallback(
+    (from: number, to: number) => {
+      range.current = [from, to];
+      if (!rowItems) pages.ensure(from, to);
+    },
+    [rowItems, pages],
+  );
+  const isVisualized = useCallback((item: RowItem) => item.index < settings.maxRuns, [settings.maxRuns]);
+  const toggleHide = useCallback((id: string) => update((s) => ({ hidden: s.hidden.includes(id) ? s.hidden.filter((h) => h !== id) : [...s.hidden, id] })), [update]);
+  const toggleGroup = useCallback(
+    (lineId: string) => {
+      const g = groupList.find((x) => groupLineId(x.value) === lineId);
+      setExpanded((e) => {
+        const next = new Set(e);
+        if (next.has(lineId)) next.delete(lineId);
+        else {
+          next.add(lineId);
+          if (g) loadMembers(lineId, g.value);
+        }
+        return next;
+      });
+    },
+    [groupList, loadMembers],
+  );
+  const anchor = (el: HTMLElement) => {
+    const r = el.getBoundingClientRect();
+    return { x: Math.min(r.left, window.innerWidth - 240), y: r.bottom + 4 };
+  };
+
+  // --- run actions ---
+  const replaceRun = (run: Run) => {
+    pages.patch(run);
+    setTop((t) => t && { ...t, runs: t.runs.map((r) => (r.id === run.id ? run : r)) });
+    setMembers((m) => new Map([...m].map(([k, runs]) => [k, runs.map((r) => (r.id === run.id ? run : r))])));
+  };
+  const rename = async (run: Run, name: string) => replaceRun(await api.updateRun(entity, project, run.id, { name }));
+  const stop = async (run: Run) => {
+    try {
+      const r = await api.stopRun(entity, project, run.id);
+      replaceRun({ ...run, ...r, stop_requested_at: r.stop_requested_at ?? Date.now() / 1000 });
+      void loadRunning();
+    } catch (err) {
+      setToast(`Could not stop ${run.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const remove = async (run: Run) => {
+    setDeleting(null);
+    try {
+      await api.deleteRun(entity, project, run.id);
+      pages.remove(run.id);
+      setMembers((m) => new Map([...m].map(([k, runs]) => [k, runs.filter((r) => r.id !== run.id)])));
+      update((s) => {
+        const colors = { ...s.colors };
+        delete colors[run.id];
+        return { hidden: s.hidden.filter((h) => h !== run.id), colors };
+      });
+      void loadTop();
+      void loadGroups();
+      void loadRunning();
+    } catch (err) {
+      setToast(`Could not delete ${run.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  // --- keyboard: / search, Esc clear, j/k move, h hide ---
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
+      if (e.key === "/" && !typing) {
+        e.preventDefault();
+        searchEl.current?.focus();
+        return;
+      }
+      if (typing || e.metaKey || e.ctrlKey || e.altKey || grouped) return;
+      if (e.key === "j" || e.key === "k") {
+        const total = pages.total ?? 0;
+        let i = -1;
+        for (let r = 0; r < total && r < 10000; r++) if (pages.at(r)?.id === selected) i = r;
+        const next = Math.max(0, Math.min(total - 1, i + (e.key === "j" ? 1 : -1)));
+        const run = pages.at(next);
+        if (run) setSelected(run.id);
+      } else if (e.key === "h" && selected) toggleHide(selected);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [pages, selected, grouped, toggleHide]);
+
+  const chartSettings = settings.chart;
+  const onChartSettings = useCallback((c: ChartSettings) => update({ chart: c }), [update]);
+  const metrics = useMemo(() => topRuns.map((r) => r.metrics ?? {}), [topRuns]);
+  const runErr = grouped ? groupError : pages.error?.message ?? null;
+  const total = top?.total ?? pages.total ?? null;
+  const visualized = lines.length;
+  const filtered = settings.filters.length > 0 || !!settings.search;
+  const columns = settings.expanded ? tableColumns(settings.columns) : SIDEBAR_COLUMNS;
+  const ready = top !== null && (!grouped || groups?.key === groupKey || groupError !== null);
+
+  if (ready && total === 0 && !filtered && !grouped && !pages.error)
+    return (
+      <div data-testid="workspace-page" data-ready="true">
+        <Empty title={`No runs in ${project} yet`}>
+          <p>Log a first run to this project and it shows up here, live:</p>
+          <FirstRunHint project={project} />
+        </Empty>
+      </div>
+    );
+
+  return (
+    <div
+      class={`workspace ${settings.expanded ? "expanded" : ""}`}
+      data-testid="workspace-page"
+      data-ready={ready ? "true" : "false"}
+      data-saved={saving ? "false" : "true"}
+      data-live={anyRunning ? "true" : "false"}
+    >
+      <aside class="runs-pane" data-testid="runs-pane">
+        <div class="runs-head">
+          <span class="runs-title">Runs</span>
+          <span class="run-count" data-testid="run-count" title="Runs matching the search and filters (lines the charts draw)">
+            {total ?? "…"} <span class="muted">({visualized} visualized)</span>
+          </span>
+          {anyRunning && (
+            <span class="live-dot" title="Live: updating while runs are running" data-testid="live">
+              ● live
+            </span>
+          )}
+          <span class="spacer" />
+          <button
+            type="button"
+            class="icon-btn expand-btn"
+            onClick={() => update({ expanded: !settings.expanded })}
+            title={settings.expanded ? "Back to the workspace (charts)" : "Expand into the full runs table"}
+            data-testid="expand-table"
+            aria-pressed={settings.expanded}
+          >
+            {settings.expanded ? "⤡ Charts" : "⤢ Table"}
+          </button>
+        </div>
+        <div class="runs-tools">
+          <input
+            ref={searchEl}
+            type="search"
+            class={`run-search ${pages.error?.code === "bad_filter" && settings.search ? "invalid" : ""}`}
+            placeholder="Search runs (regex)…  /"
+            value={searchText}
+            onInput={(e) => setSearchText((e.target as HTMLInputElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                setSearchText("");
+                update({ search: "" });
+                (e.target as HTMLInputElement).blur();
+              }
+            }}
+            data-testid="run-search"
+            aria-label="Search runs by name (regular expression)"
+          />
+          <button
+            type="button"
+            class={`tool-btn ${settings.filters.length ? "on" : ""}`}
+            onClick={(e) => setMenu({ kind: "filter", ...anchor(e.currentTarget) })}
+            data-testid="filter-button"
+          >
+            Filter{settings.filters.length ? ` (${settings.filters.length})` : ""}
+          </button>
+          <GroupSelect value={settings.groupBy} options={groupOptions(keys)} onChange={(g) => update({ groupBy: g })} />
+          <SortSelect sort={settings.sort} options={sortOptions(keys)} onChange={(sort) => update({ sort })} />
+          {settings.expanded && (
+            <button type="button" class="tool-btn" onClick={(e) => setMenu({ kind: "columns", ...anchor(e.currentTarget) })} data-testid="columns-button">
+              Columns{settings.columns.length ? ` (${settings.columns.length})` : ""}
+            </button>
+          )}
+        </div>
+        {runErr && (
+          <div class="inline-error" role="alert" data-testid="search-error">
+            {runErr}
+          </div>
+        )}
+        {ready && count === 0 && !runErr && (
+          <div class="runs-empty" data-testid="runs-empty">
+            No run matches{settings.search ? ` “${settings.search}”` : ""}
+            {settings.filters.length ? " and the filters" : ""}.{" "}
+            <button
+              type="button"
+              class="link-btn"
+              onClick={() => {
+                setSearchText("");
+                update({ search: "", filters: [] });
+              }}
+            >
+              Clear
+            </button>
+          </div>
+        )}
+        <RunList
+          mode={settings.expanded ? "table" : "sidebar"}
+          count={count}
+          rowAt={rowAt}
+          onRange={onRange}
+          columns={columns}
+          widths={settings.widths}
+          onWidth={(c, w) => update((s) => ({ widths: { ...s.widths, [c]: w } }))}
+          sort={settings.sort}
+          onSort={(sort) => update({ sort })}
+          colorOf={colorOf}
+          isHidden={(id) => hidden.has(id)}
+          isVisualized={isVisualized}
+          onToggleHide={toggleHide}
+          onColor={(id, el) => setMenu({ kind: "color", id, ...anchor(el) })}
+          onMenu={(run, el) => setMenu({ kind: "run", run, ...anchor(el) })}
+          onToggleGroup={toggleGroup}
+          entity={entity}
+          project={project}
+          selected={selected}
+          version={pages.version}
+        />
+      </aside>
+      {!settings.expanded && (
+        <section class="charts-pane" data-testid="charts-pane">
+          <ChartPanels
+            entity={entity}
+            project={project}
+            lines={lines}
+            grouped={grouped}
+            keys={keys.history}
+            metrics={metrics}
+            settings={chartSettings}
+            onSettings={onChartSettings}
+            liveIds={liveIds}
+            tick={tick}
+            toolbar={
+              <label title="The charts draw the first N runs (or groups) of the sorted, filtered list">
+                Runs shown
+                <input
+                  type="number"
+                  min="1"
+                  max="1000"
+                  class="narrow"
+                  value={settings.maxRuns}
+                  onChange={(e) => {
+                    const n = Math.round(Number((e.target as HTMLInputElement).value));
+                    if (n >= 1) update({ maxRuns: Math.min(1000, n) });
+                  }}
+                  data-testid="max-runs"
+                />
+              </label>
+            }
+          />
+        </section>
+      )}
+
+      {menu && (
+        <div class="float" style={{ left: `${menu.x}px`, top: `${menu.y}px` }}>
+          {menu.kind === "run" && (
+            <RunMenu
+              running={menu.run.state === "running"}
+              stopping={!!menu.run.stop_requested_at}
+              onRename={() => setRenaming(menu.run)}
+              onStop={() => void stop(menu.run)}
+              onDelete={() => setDeleting(menu.run)}
+              onClose={() => setMenu(null)}
+            />
+          )}
+          {menu.kind === "color" && (
+            <Palette
+              color={colorOf(menu.id)}
+              onClose={() => setMenu(null)}
+              onPick={(c) => {
+                const id = menu.id;
+                update((s) => {
+                  const colors = { ...s.colors };
+                  if (c) colors[id] = c;
+                  else delete colors[id];
+                  return { colors };
+                });
+                setMenu(null);
+              }}
+            />
+          )}
+          {menu.kind === "filter" && (
+            <FilterBuilder filters={settings.filters} fields={filterFields(keys)} onApply={(filters) => update({ filters })} onClose={() => setMenu(null)} />
+          )}
+          {menu.kind === "columns" && (
+            <ColumnPicker keys={keys} columns={settings.columns} onChange={(columns) => update({ columns })} onClose={() => setMenu(null)} />
+          )}
+        </div>
+      )}
+      {renaming && <RenameDialog name={renaming.name} onSave={(name) => rename(renaming, name)} onClose={() => setRenaming(null)} />}
+      {deleting && (
+        <Confirm
+          title="Delete run?"
+          message={
+            <>
+              <strong>{deleting.name}</strong> and all its data (history, logs, files) will be deleted. This cannot be undone.
+            </>
+          }
+          confirmLabel="Delete"
+          danger
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        />
+      )}
+      {toast && (
+        <div class="toast" role="alert" data-testid="toast">
+          {toast}
+          <button type="button" class="icon-btn" onClick={() => setToast(null)} aria-label="Dismiss">
+            ✕
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
