@@ -1,0 +1,171 @@
+"""The HTTP endpoints of W&B's wire protocol: ``POST /graphql``, ``POST /files/{entity}/{project}/{run}/file_stream``
+and the capability URLs of run files (``PUT``/``GET /wandb/storage/{token}``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+
+from runyard.server.deps import get_store
+from runyard.server.errors import ApiError
+from runyard.server.wandb.auth import AuthError, Caller, KeyCache, caller_of, unauthorized_body
+from runyard.server.wandb.graphql import execute, parse_operation
+from runyard.server.wandb.objects import Context
+from runyard.server.wandb.resolvers import KNOWN_OPERATIONS, mutation_root, query_root, warn_once
+from runyard.server.wandb.sessions import OUTPUT, Sessions
+from runyard.server.wandb.storage import Signer
+
+__all__ = ["MAX_FILE_BYTES", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest run file a client may upload (run files live in the database)."""
+
+# Derived on read from the run's stored data (see runyard.store.run_files): an uploaded copy would only go
+# stale when the run is edited, and output.log would store every console line twice.
+_DERIVED_FILES = frozenset({OUTPUT, "config.yaml"})
+
+_hub_lock = threading.Lock()
+
+
+@dataclass
+class Hub:
+    """The wandb protocol's state in one app: open client runs, the key cache, the URL signer."""
+
+    sessions: Sessions
+    keys: KeyCache
+    signer: Signer
+
+
+def hub_of(request: Request) -> Hub:
+    state = request.app.state
+    with _hub_lock:
+        hub: Hub | None = getattr(state, "wandb_hub", None)
+        if hub is None:
+            store = get_store(request)
+            hub = Hub(Sessions(store), KeyCache(store), Signer())
+            state.wandb_hub = hub
+    return hub
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    # NaN and infinities as JSON tokens: the client's parsers read them, and run data may hold them.
+    return Response(json.dumps(data, default=str), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        raw = gzip.decompress(raw)
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise ApiError(400, f"the request body is not JSON: {exc}") from exc
+
+
+@router.post("/graphql")
+async def graphql(request: Request) -> Response:
+    """Run one GraphQL operation of the wandb client."""
+    hub = hub_of(request)
+    body = await _body(request)
+    caller = await _caller(request, hub)
+    if isinstance(caller, Response):
+        return caller
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return _json({"errors": [{"message": "expected {query, operationName, variables}"}]}, 400)
+    try:
+        op = parse_operation(body["query"], body.get("operationName"), body.get("variables"))
+    except GraphQLError as exc:
+        return _json({"errors": [{"message": exc.message}]}, 400)
+    data, errors = await run_in_threadpool(_run_operation, request, hub, caller, op)
+    return _json({"data": data, "errors": errors} if errors else {"data": data})
+
+
+def _run_operation(request: Request, hub: Hub, caller: Caller, op: Any) -> tuple[dict[str, Any], list[Any]]:
+    ctx = Context(hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume)
+    root = mutation_root(ctx, hub.sessions, op) if op.kind == "mutation" else query_root(ctx)
+    unknown = [name for name in op.root_fields if name not in root.fields and name != "__typename"]
+    if op.name not in KNOWN_OPERATIONS or unknown:
+        warn_once(
+            f"op:{op.name}:{','.join(unknown)}",
+            f"wandb client: unsupported operation {op.name or '(unnamed)'}"
+            + (f" (fields {', '.join(unknown)} answer null)" if unknown else " (answered from known fields)"),
+        )
+    return execute(op, root)
+
+
+@router.post("/files/{entity}/{project}/{run_id}/file_stream")
+async def file_stream(entity: str, project: str, run_id: str, request: Request) -> Response:
+    """History, summary, console and system rows of a live run; also its heartbeat and completion."""
+    hub = hub_of(request)
+    body = await _body(request)
+    caller = await _caller(request, hub)
+    if isinstance(caller, Response):
+        return caller
+    if not isinstance(body, dict):
+        raise ApiError(400, "a file_stream request is a JSON object")
+
+    def apply() -> bool:
+        run = hub.sessions.current(entity, project, run_id, caller.username)
+        return hub.sessions.file_stream(run, body)
+
+    stopped = await run_in_threadpool(apply)
+    answer: dict[str, Any] = {"exitcode": None, "limits": {}}
+    if stopped:
+        answer["stopped"] = True
+    return _json(answer)
+
+
+@router.put("/wandb/storage/{token}")
+async def upload(token: str, request: Request) -> Response:
+    """Receive a run file the client was handed an upload URL for (no credentials: the token is the grant)."""
+    hub = hub_of(request)
+    ref = hub.signer.check(token, "put")
+    if ref is None:
+        raise ApiError(403, "this upload URL is invalid or has expired")
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_FILE_BYTES:
+        raise ApiError(413, f"run files are limited to {MAX_FILE_BYTES} bytes")
+    content = await request.body()
+    if len(content) > MAX_FILE_BYTES:
+        raise ApiError(413, f"run files are limited to {MAX_FILE_BYTES} bytes")
+    if ref.name in _DERIVED_FILES:
+        return Response(status_code=200)
+
+    def store_file() -> None:
+        run = hub.sessions.current(ref.entity, ref.project, ref.run_id, "", ended=True)
+        hub.sessions.add_file(run, ref.name, content)
+
+    await run_in_threadpool(store_file)
+    return Response(status_code=200)
+
+
+@router.get("/wandb/storage/{token}")
+async def download(token: str, request: Request) -> Response:
+    """Send a run file the client was handed a download URL for."""
+    hub = hub_of(request)
+    ref = hub.signer.check(token, "get")
+    if ref is None:
+        raise ApiError(403, "this download URL is invalid or has expired")
+    content = await run_in_threadpool(hub.sessions.store.file_content, ref.entity, ref.project, ref.run_id, ref.name)
+    if content is None:
+        raise ApiError(404, f"no file {ref.name!r} in run {ref.entity}/{ref.project}/{ref.run_id}")
+    return Response(content, media_type="application/octet-stream")
+
+
+async def _caller(request: Request, hub: Hub) -> Caller | Response:
+    """The authenticated caller, or the 401 response to send instead."""
+    try:
+        return await run_in_threadpool(caller_of, request, hub.keys)
+    except AuthError as exc:
+        return _json(unauthorized_body(exc.message), 401)
