@@ -124,6 +124,7 @@ class MetaBody(TypedDict, total=False):
     tags: list[str]
     group: str | None
     job_type: str | None
+    preempting_at: float  # run.mark_preempting(): unix time the process said it is about to be preempted
 
 
 class HeartbeatBody(TypedDict):

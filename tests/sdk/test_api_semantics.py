@@ -498,9 +498,13 @@ def test_run_properties(stored, entity):
     assert run.name == "second-name"
     assert run.notes == "second notes"
     assert tuple(run.tags) == ("c", "d", "e")
+    marked = time.time()
+    run.mark_preempting()
     run.finish()
 
     record = stored.run(run)
+    assert record.preempting_at == pytest.approx(marked, abs=1)
+    assert record.state == "finished"  # as in W&B, the mark does not change the state
     assert record.run_id == "prop123"
     assert record.entity == entity
     assert record.project == "props"
@@ -786,6 +790,7 @@ def test_disabled_mode_accepts_every_call_and_writes_nothing(tmp_path, isolated_
     run.name = "renamed"
     run.notes = "notes"
     run.tags = ["u"]
+    run.mark_preempting()
     runyard.watch(object())
     assert run.config["epochs"] == 3
     assert run.config.lr == 0.1

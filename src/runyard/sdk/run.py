@@ -452,7 +452,12 @@ class Run:
         """Accepted for wandb compatibility."""
 
     def mark_preempting(self) -> None:
-        """Accepted for wandb compatibility."""
+        """Mark the run as about to be preempted (say, on a SLURM or spot-instance warning).
+
+        The web app shows the run as preempting from then on. Like W&B, the run's state is unchanged: if the
+        process is then killed, the run reads crashed once its heartbeat is stale.
+        """
+        self._emit_meta({"preempting_at": time.time()})
 
 
 def _deep_merge(target: dict[str, Any], source: dict[str, Any]) -> None:
