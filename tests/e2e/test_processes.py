@@ -301,9 +301,13 @@ def test_crashed_run_reads_running_when_data_arrives_again(tmp_path: Path, store
     time.sleep(1.0)  # let the ingester take a batch
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    time.sleep(1.2)
     store = Store.open(store_url, crash_timeout=1)
     try:
+        # The orphaned ingester first stores what the run log holds (each batch refreshes the heartbeat), then
+        # marks the run crashed; on a loaded machine that takes longer than the crash timeout.
+        deadline = time.monotonic() + 30
+        while store.get_run(ENTITY, "p", "again").state != "crashed" and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert store.get_run(ENTITY, "p", "again").state == "crashed"
     finally:
         store.close()
