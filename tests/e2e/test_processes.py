@@ -303,12 +303,17 @@ def test_crashed_run_reads_running_when_data_arrives_again(tmp_path: Path, store
     proc.wait()
     store = Store.open(store_url, crash_timeout=1)
     try:
-        # The orphaned ingester first stores what the run log holds (each batch refreshes the heartbeat), then
-        # marks the run crashed; on a loaded machine that takes longer than the crash timeout.
+        # The orphaned ingester (which may still have been starting when the trainer died) first stores what the
+        # run log holds, each batch refreshing the heartbeat, then marks the run crashed: on a loaded machine that
+        # takes longer than the crash timeout.
         deadline = time.monotonic() + 30
-        while store.get_run(ENTITY, "p", "again").state != "crashed" and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            found = store.get_run(ENTITY, "p", "again")
+            if found is not None and found.state == "crashed":
+                break
             time.sleep(0.1)
-        assert store.get_run(ENTITY, "p", "again").state == "crashed"
+        found = store.get_run(ENTITY, "p", "again")
+        assert found is not None and found.state == "crashed"
     finally:
         store.close()
     script = tmp_path / "resume.py"
