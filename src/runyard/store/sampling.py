@@ -34,7 +34,7 @@ from runyard.errors import UsageError
 from runyard.store.blocks import decode_block
 from runyard.store.schema import blocks, entities, projects, runs, series
 
-__all__ = ["Bucket", "BucketColumns", "bucket_columns_many", "bucket_series", "bucket_series_many", "sampled_history"]
+__all__ = ["Bucket", "BucketColumns", "bucket_columns_many", "bucket_series", "sampled_history"]
 
 STEP = "_step"
 _CLEAN_KINDS = (b"f", b"i")  # block value kinds holding numbers only (see runyard.store.blocks)
@@ -576,26 +576,6 @@ def bucket_series(
     reader = _SeriesReader(conn, ids[key])
     x_of = None if x_axis == STEP else _XAxis(_SeriesReader(conn, ids[x_axis]))
     return [acc.bucket() for acc in _buckets_of(reader, x_of, buckets, min_x, max_x, locate=False)]
-
-
-def bucket_series_many(
-    conn: Connection,
-    entity: str,
-    project: str,
-    run_ids: Sequence[str],
-    keys: Sequence[str],
-    *,
-    buckets: int = 1000,
-    x_axis: str = STEP,
-    min_x: float | None = None,
-    max_x: float | None = None,
-) -> dict[tuple[str, str], list[Bucket]]:
-    """:func:`bucket_series` for every (run, key) pair; pairs without buckets are left out (see
-    :func:`bucket_columns_many`, which this wraps)."""
-    found = bucket_columns_many(
-        conn, entity, project, run_ids, keys, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x
-    )
-    return {pair: columns.buckets() for pair, columns in found.items()}
 
 
 def bucket_columns_many(

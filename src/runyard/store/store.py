@@ -610,8 +610,9 @@ class Store:
         max_x: float | None = None,
         buckets: int = 1000,
     ) -> dict[tuple[str, str], BucketColumns]:
-        """:meth:`bucket_series_many` as columns (one list per :class:`Bucket` field, and ``x``, where to draw
-        each bucket): the same buckets without a Python object per bucket, which a 100-run chart notices.
+        """:meth:`bucket_series_many` as columns (one per :class:`Bucket` field, and ``x``, where to draw each
+        bucket; NumPy arrays on the rollup path, see :class:`~runyard.store.sampling.BucketColumns`): the same
+        buckets without a Python object per bucket, which a 100-run chart notices.
 
         Along ``_step``, long series are read from rollups (chunk summaries of 256 points): then bucket edges
         fall on chunk starts, every bucket's min/max/last still exact (see :mod:`runyard.store.chart_reads`).

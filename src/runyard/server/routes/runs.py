@@ -122,8 +122,6 @@ def _finite_column(column: Any) -> Any:
 
 def _columns(run_id: str, key: str, columns: BucketColumns) -> dict[str, Any]:
     """One series' buckets as the API's columns."""
-    if columns.has_last is None:  # the list form: None marks a bucket without a number already
-        columns = columns.lists()
     return {
         "run": run_id,
         "key": key,
