@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import math
 import random
+import threading
 from typing import Any
 
 import pytest
@@ -264,3 +265,77 @@ def test_steps_near_the_int64_limits(store: Store) -> None:
     for buckets in (1, 3, 1000):
         got = store.bucket_series_many(E, P, ["big"], ["v"], buckets=buckets)
         assert got[("big", "v")] == oracle(store, "big", "v", buckets, None, None)
+
+
+def test_rollup_rows_in_any_stored_order(store: Store) -> None:
+    # More than one segment row a series, stored (and so scanned, on PostgreSQL) last segment first: segments
+    # are read in segment order, whatever order the database returns them in.
+    session = FakeSession("long", entity=E, project=P)
+    points = (SEGMENT_BLOCKS + 3) * BLOCK_SIZE + 100
+    for i in range(points):
+        session.log({"v": float((i * 7919) % 1000) - 500.0})
+    store.ingest(session.records, session=session.session)
+    sid = _series_id(store, "long", "v")
+    with store.engine.begin() as conn:
+        mine = rollups.c.series_id == sid
+        rows = conn.execute(sa.select(rollups).where(mine).order_by(rollups.c.seg_no.desc())).mappings().all()
+        assert len(rows) == 2
+        conn.execute(sa.delete(rollups).where(mine))
+        for row in rows:
+            conn.execute(sa.insert(rollups).values(**row))
+    for buckets in (1, 7, 20, 150):
+        got = store.bucket_series_many(E, P, ["long"], ["v"], buckets=buckets)
+        assert got[("long", "v")] == oracle(store, "long", "v", buckets, None, None)
+        assert sum(b.count for b in got[("long", "v")]) == points
+    for lo, hi in ((100.5, 80_000), (BLOCK_SIZE * 15.0, None)):
+        got = store.bucket_series_many(E, P, ["long"], ["v"], buckets=20, min_x=lo, max_x=hi)
+        assert got[("long", "v")] == oracle(store, "long", "v", 20, lo, hi)
+
+
+def test_many_series_are_read_on_two_connections(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL reads the rollups of many series half on a second pooled connection: the same answers.
+    from runyard.store import chart_reads
+
+    reads: list[list[int]] = []
+    read = chart_reads._read
+
+    def counted(conn: sa.Connection, ids: list[int], lo: int, hi: int) -> Any:
+        reads.append(ids)
+        return read(conn, ids, lo, hi)
+
+    monkeypatch.setattr(chart_reads, "_SPLIT_MIN_SERIES", 2)
+    monkeypatch.setattr(chart_reads, "_read", counted)
+    for buckets, lo, hi in ((10, None, None), (1000, None, None), (7, 1000.5, 12000.0), (3, 9500.0, None)):
+        reads.clear()
+        _check(filled, buckets, lo, hi)
+        assert len(reads) == (2 if filled.engine.dialect.name == "postgresql" else 1)
+        assert sorted(sid for ids in reads for sid in ids) == sorted({sid for ids in reads for sid in ids})
+
+
+def test_a_failed_second_read_is_raised(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runyard.store import chart_reads
+
+    read = chart_reads._read
+
+    def failing(conn: sa.Connection, ids: list[int], lo: int, hi: int) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("second read failed")
+        return read(conn, ids, lo, hi)
+
+    monkeypatch.setattr(chart_reads, "_SPLIT_MIN_SERIES", 2)
+    monkeypatch.setattr(chart_reads, "_read", failing)
+    if filled.engine.dialect.name != "postgresql":
+        _check(filled, 10, None, None)  # one connection: nothing read elsewhere
+        return
+    with pytest.raises(RuntimeError, match="second read failed"):
+        filled.bucket_series_many(E, P, ["r1", "r2"], ["loss", "odd"], buckets=10)
+
+
+def test_series_are_bucketed_in_batches(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Many series are bucketed a few at a time (a batch of about _BATCH_RECORDS records): the same answers.
+    from runyard.store import chart_reads
+
+    for batch in (1, 60, 100_000):
+        monkeypatch.setattr(chart_reads, "_BATCH_RECORDS", batch)
+        for buckets, lo, hi in ((10, None, None), (1000, None, None), (7, 1000.5, 12000.0)):
+            _check(filled, buckets, lo, hi)
