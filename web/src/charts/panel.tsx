@@ -162,7 +162,9 @@ function usePanelSeries(p: PanelProps, visible: boolean, zoom: Range) {
       });
   }, [p.tick]);
 
-  return { raw, error, loading };
+  // Between a context change (zoom, x axis) and its effect starting the request, one render still shows the
+  // old state: it is loading already, not done.
+  return { raw, error, loading: loading || contextRef.current !== context };
 }
 
 export function LinePanel(p: PanelProps) {
