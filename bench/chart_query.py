@@ -23,12 +23,14 @@ Run from the repository root::
 
     python bench/chart_query.py                 # SQLite
     python bench/chart_query.py --pg            # PostgreSQL at 127.0.0.1:5432 (trust auth)
+    python bench/chart_query.py --both          # both, one after the other
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import socket
 import statistics
 import sys
@@ -49,6 +51,7 @@ from runyard.store import Store
 from runyard.store.blocks import BLOCK_SIZE, prepare_block
 from runyard.store.rollups import FullBlock, chunk_records, write_rollups
 from runyard.store.schema import blocks, entities, projects, runs, series
+from runyard.store.sql import SqlaSql
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work" / "chart_query"
@@ -132,7 +135,7 @@ def _write_series(conn: sa.Connection, sid: int, values: list[float]) -> None:
         if stats.count == BLOCK_SIZE:
             full.append(FullBlock(sid, block_no, chunk_records(steps, chunk, stats.nan_count == 0)))
     conn.execute(sa.insert(blocks), rows)
-    write_rollups(conn, full)
+    write_rollups(SqlaSql(conn), full)
 
 
 # -- serving and timing --------------------------------------------------------------------------------------
@@ -231,7 +234,18 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="PostgreSQL: drop the bench database afterwards")
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--baseline", action="store_true", help="also time the per-series path of before")
+    parser.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run (load average shown)")
     args = parser.parse_args()
+    if args.both:
+        for pg in (False, True):
+            args.pg = pg
+            _main(args)
+        print(f"\nload average (1, 5, 15 min): {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    else:
+        _main(args)
+
+
+def _main(args: argparse.Namespace) -> None:
     if args.pg:
         import psycopg
 

@@ -11,20 +11,21 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
 from runyard import errors
 from runyard.errors import Error
-from runyard.sdk.api import PreInit, define_metric, finish, log, login, unwatch, watch
-from runyard.sdk.init import init
-from runyard.sdk.metrics import Metric
-from runyard.sdk.run import Run
-from runyard.settings import Settings
 
 if TYPE_CHECKING:
     from runyard.api import Api
+    from runyard.sdk.api import define_metric, finish, log, login, unwatch, watch
+    from runyard.sdk.init import init
+    from runyard.sdk.metrics import Metric
+    from runyard.sdk.run import Run
+    from runyard.settings import Settings
 
 __version__ = "0.1.0"
 
@@ -48,8 +49,21 @@ __all__ = [
     "watch",
 ]
 
-_PRE_CONFIG = PreInit("config")
-_PRE_SUMMARY = PreInit("summary")
+# The SDK loads on first use of one of these names, not on `import runyard`: the ingester process imports
+# runyard.sinks (and so this package) and needs none of it; a training script touches runyard.init at once.
+_LAZY = {
+    "init": "runyard.sdk.init",
+    "log": "runyard.sdk.api",
+    "finish": "runyard.sdk.api",
+    "define_metric": "runyard.sdk.api",
+    "login": "runyard.sdk.api",
+    "watch": "runyard.sdk.api",
+    "unwatch": "runyard.sdk.api",
+    "Metric": "runyard.sdk.metrics",
+    "Run": "runyard.sdk.run",
+    "Settings": "runyard.settings",
+    "Api": "runyard.api",
+}
 
 
 class _RunyardModule(types.ModuleType):
@@ -64,7 +78,7 @@ class _RunyardModule(types.ModuleType):
     @property
     def config(self) -> Any:
         active = self.run
-        return active.config if active is not None else _PRE_CONFIG
+        return active.config if active is not None else _pre_init("config")
 
     @config.setter
     def config(self, value: Any) -> None:
@@ -79,16 +93,29 @@ class _RunyardModule(types.ModuleType):
     @property
     def summary(self) -> Any:
         active = self.run
-        return active.summary if active is not None else _PRE_SUMMARY
+        return active.summary if active is not None else _pre_init("summary")
+
+
+def _pre_init(name: str) -> Any:
+    """The stand-in for ``runyard.config``/``runyard.summary`` before ``init()`` (one per name)."""
+    found = _PRE_INIT.get(name)
+    if found is None:
+        from runyard.sdk.api import PreInit
+
+        found = _PRE_INIT[name] = PreInit(name)
+    return found
+
+
+_PRE_INIT: dict[str, Any] = {}
 
 
 def __getattr__(name: str) -> Any:
-    # runyard.Api is imported on first use: scripts that only log never pay for the read API.
-    if name == "Api":
-        from runyard.api import Api
-
-        return Api
-    raise AttributeError(f"module 'runyard' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runyard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
 
 
 sys.modules[__name__].__class__ = _RunyardModule

@@ -72,6 +72,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         port=args.port,
         crash_timeout=settings.crash_timeout,
         key_folder=settings.root_dir,
+        blobs=args.blobs,
     )
 
 
@@ -80,8 +81,21 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     settings = Settings(store_url=args.db).resolved()
     return serve(
-        args.db, host=args.host, port=args.port, crash_timeout=settings.crash_timeout, key_folder=settings.root_dir
+        args.db,
+        host=args.host,
+        port=args.port,
+        crash_timeout=settings.crash_timeout,
+        key_folder=settings.root_dir,
+        blobs=args.blobs,
     )
+
+
+_BLOBS_HELP = (
+    "where run files are stored: a folder (a path or file:///abs/path) or an S3-compatible bucket "
+    "(s3://bucket/prefix; pip install 'runyard[s3]', AWS_ENDPOINT_URL and credentials from the environment). "
+    "Recorded in the store the first time; later opens use the recorded one. Default: the recorded location, "
+    "or none (files stay in the database)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ui = sub.add_parser("ui", help="serve the web app over the local store")
     p_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_ui.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p_ui.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
@@ -117,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
     p_server.set_defaults(func=cmd_server)
     return parser
 

@@ -104,6 +104,31 @@ def test_a_clean_tree_with_untracked_files_is_not_dirty(repo, monkeypatch, store
     assert stored.run(run).metadata["git"]["dirty"] is False
 
 
+def test_requirements_list_what_importlib_metadata_finds(tmp_path, monkeypatch):
+    # The scan reads only the first lines of each distribution's metadata; it must list what the full parser
+    # does, including a distribution earlier on sys.path shadowing a later one, and an egg-info file.
+    from importlib import metadata as importlib_metadata
+
+    shadow = tmp_path / "shadow"
+    (shadow / "psutil-0.0.1.dist-info").mkdir(parents=True)
+    (shadow / "psutil-0.0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: psutil\nVersion: 0.0.1\n")
+    (shadow / "Old_Style-1.2.egg-info").write_text("Metadata-Version: 1.0\nName: Old_Style\nVersion: 1.2\n\nbody\n")
+    (shadow / "broken-1.0.dist-info").mkdir()  # no METADATA: skipped by both
+    monkeypatch.syspath_prepend(str(shadow))
+    metadata.requirements_txt.cache_clear()
+    try:
+        found = metadata.requirements_txt()
+    finally:
+        metadata.requirements_txt.cache_clear()
+    seen: dict[str, str] = {}
+    for dist in importlib_metadata.distributions():
+        name, version = dist.metadata["Name"], dist.version
+        if name and version:
+            seen.setdefault(_key(name), f"{name}=={version}")
+    assert found == "".join(line + "\n" for _, line in sorted(seen.items()))
+    assert "psutil==0.0.1\n" in found and "Old_Style==1.2\n" in found
+
+
 @pytest.mark.parametrize(
     ("settings", "env"),
     [

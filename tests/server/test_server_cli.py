@@ -110,14 +110,3 @@ def test_demo_no_ui_exits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "project demo-moons now holds 4 run(s)" in done.stdout
     assert "serving" not in done.stdout
-
-
-def test_server_has_no_blobs_option(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "runyard.cli", "server", "--db", "sqlite:///x.db", "--blobs", "b"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and "--blobs" in done.stderr

@@ -265,11 +265,12 @@ def test_a_batch_writes_only_its_own_points(store: Store, fake_session: type[Fak
     store.ingest(s.records)
     written: list[int] = []
 
-    def count_rows(conn: Any, statement: Any, multiparams: Any, params: Any, options: Any) -> None:
-        if isinstance(statement, sa.Insert) and statement.table is blocks:
-            written.extend(len(decode_block(row["data"])[0]) for row in multiparams)
+    def count_rows(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.startswith("INSERT INTO blocks "):
+            rows = parameters if executemany else [parameters]
+            written.extend(len(decode_block(row["data"])[0]) for row in rows)
 
-    sa.event.listen(store._write_engine, "before_execute", count_rows)
+    sa.event.listen(store.engine, "before_cursor_execute", count_rows)
     try:
         for _ in range(5):
             s.log({"v": 1.5})
@@ -279,7 +280,7 @@ def test_a_batch_writes_only_its_own_points(store: Store, fake_session: type[Fak
             # earlier ones: never the 2,000-point block the first batch left open, never a full block.
             assert len(written) == 3 and max(written) <= 4
     finally:
-        sa.event.remove(store._write_engine, "before_execute", count_rows)
+        sa.event.remove(store.engine, "before_cursor_execute", count_rows)
     _check_run(store, s, "run1")
 
 

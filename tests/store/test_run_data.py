@@ -307,8 +307,8 @@ def test_deleting_a_runs_row_cascades_to_all_its_data(store: Store, fake_session
     s.add("system", {"t": 1.0, "runtime": 1.0, "values": {"system/cpu": 1.0}})
     s.add("file", {"name": "f", "content": b"x"})
     store.ingest(s.records)
-    # Workspaces (per project and user) and API keys (per user) are not a run's data.
-    assert all(n > 0 for name, n in _counts(store).items() if name not in ("api_keys", "workspaces"))
+    # Workspaces (per project and user), API keys (per user) and the store's settings are not a run's data.
+    assert all(n > 0 for name, n in _counts(store).items() if name not in ("api_keys", "workspaces", "store_settings"))
     with store.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM runs"))
     assert {k: v for k, v in _counts(store).items() if k not in ("entities", "projects")} == {

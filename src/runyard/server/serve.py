@@ -37,12 +37,14 @@ def serve(
     crash_timeout: float = 300.0,
     path: str = "",
     key_folder: Path | None = None,
+    blobs: str | None = None,
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
     Port 0 picks a free port; the printed URL has the real one. With ``key_folder``, also prints the API key
-    that wandb clients log in with (kept in ``key_folder/api-key``; see docs/wandb-protocol.md). Returns an
-    exit code.
+    that wandb clients log in with (kept in ``key_folder/api-key``; see docs/wandb-protocol.md). ``blobs`` is
+    where run files go (see :meth:`Store.open`; None: the store's recorded location, if any). Returns an exit
+    code.
     """
     import uvicorn
 
@@ -55,7 +57,11 @@ def serve(
             file=sys.stderr,
         )
         return 1
-    store = Store.open(store_url, crash_timeout=crash_timeout)
+    try:
+        store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs)
+    except BaseException:
+        sock.close()
+        raise
     try:
         app = create_app(store, user=user)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
@@ -68,6 +74,8 @@ def serve(
             f"runyard: serving {_safe(store_url)} at http://{shown}:{bound}/{path.lstrip('/')}  (Ctrl-C to stop)",
             flush=True,
         )
+        if store.blobs is not None:
+            print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
         if key_folder is not None:
             from runyard.server.wandb.local_key import local_api_key
 

@@ -25,6 +25,8 @@ from runyard.runlog import RunLogReader
 from runyard.sinks.base import Sink
 
 _MAX_BACKOFF = 5.0
+BATCH_BYTES = 256 * 1024
+"""Run-log bytes per batch: a few thousand rows, so that a burst of logging is ingested in bounded memory."""
 STOP_POLL_INTERVAL = 1.0
 """Seconds between two checks whether the run was asked to stop: one indexed read each."""
 
@@ -103,7 +105,7 @@ class Ingester(threading.Thread):
                         next_stop_check = time.monotonic() + self._stop_poll_interval
                         self._check_stop()
                     if not pending:
-                        pending = reader.read()
+                        pending = reader.read(BATCH_BYTES)
                     if pending:
                         sink = self._sink()
                         last = sink.ingest(pending, session=self.session)

@@ -21,13 +21,12 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from runyard.errors import StoreError
+from runyard.store.sqlite_setup import BUSY_TIMEOUT_S, configure
 
 __all__ = ["WRITE_OPTION", "create_engine", "dialect_insert", "is_sqlite", "normalize_url", "sqlite_path"]
 
 WRITE_OPTION = "runyard_write"
 """Execution option marking a connection whose transactions write (SQLite: ``BEGIN IMMEDIATE``)."""
-
-_BUSY_TIMEOUT_S = 30.0
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -60,7 +59,7 @@ def create_engine(url: URL) -> Engine:
     if not is_sqlite(url):
         return sa.create_engine(url, pool_pre_ping=True)
     path = sqlite_path(url)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if path is None:
         # One shared connection, or every checkout would see its own empty in-memory database.
         kwargs["poolclass"] = StaticPool
@@ -73,39 +72,7 @@ def create_engine(url: URL) -> Engine:
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    # Autocommit at the driver level: SQLAlchemy's "begin" event below decides how transactions start.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-        _ensure_wal(cursor)
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
-
-
-def _ensure_wal(cursor: Any) -> None:
-    # WAL is a property of the file: once set it stays. Switching a fresh file needs a moment of exclusive
-    # access, which SQLite refuses at once (without its busy handler) while another connection is opening the
-    # same fresh file, so retry for as long as the busy timeout allows.
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + _BUSY_TIMEOUT_S
-    delay = 0.005
-    while True:
-        try:
-            row = cursor.execute("PRAGMA journal_mode").fetchone()
-            if row and str(row[0]).lower() == "wal":
-                return
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+    configure(dbapi_connection)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

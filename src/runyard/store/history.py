@@ -35,13 +35,9 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from runyard.store.blocks import BLOCK_SIZE, PreparedBlock, decode_block, join_blocks, prepare_block
-from runyard.store.engine import dialect_insert
 from runyard.store.rollups import FullBlock, chunk_records, write_rollups
-from runyard.store.schema import blocks, series
+from runyard.store.sql import Sql, in_list
 
 __all__ = [
     "MERGE_LIMIT",
@@ -159,7 +155,7 @@ class OpenBlockCache:
         return len(self._tails)
 
 
-def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBlockCache) -> dict[int, OpenBlock]:
+def append_points(sql: Sql, run_pk: int, points: Points, cache: OpenBlockCache) -> dict[int, OpenBlock]:
     """Append points to a run's series (creating series as needed) inside the caller's transaction.
 
     Returns the open tail of every touched series, for the caller to :meth:`OpenBlockCache.install` once the
@@ -167,11 +163,14 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
     """
     if not points:
         return {}
-    lasts = _last_blocks(conn, run_pk, list(points))
+    lasts = _last_blocks(sql, run_pk, list(points))
     missing = [key for key in points if key not in lasts]
     if missing:
-        conn.execute(sa.insert(series), [{"run_pk": run_pk, "key": key} for key in missing])
-        lasts.update(_last_blocks(conn, run_pk, missing))
+        sql.many(
+            'INSERT INTO series (run_pk, "key") VALUES (:run_pk, :key)',
+            [{"run_pk": run_pk, "key": key} for key in missing],
+        )
+        lasts.update(_last_blocks(sql, run_pk, missing))
     tails: dict[int, OpenBlock] = {}
     to_load: dict[int, int] = {}
     for series_id, last in lasts.values():
@@ -184,7 +183,7 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
             else:
                 to_load[series_id] = last[0]
     if to_load:
-        tails.update(_load_tails(conn, to_load))
+        tails.update(_load_tails(sql, to_load))
     rows: list[dict[str, Any]] = []
     deletes: list[dict[str, int]] = []
     full: list[FullBlock] = []
@@ -249,10 +248,10 @@ def append_points(conn: Connection, run_pk: int, points: Points, cache: OpenBloc
             deletes.append({"d_series": series_id, "d_from": block_no})
         staged[series_id] = OpenBlock(tuple(new_tail))
     if deletes:
-        conn.execute(_DELETE_FROM, deletes)
+        sql.many("DELETE FROM blocks WHERE series_id = :d_series AND block_no >= :d_from", deletes)
     if rows:
-        conn.execute(_upsert(conn), rows)
-    write_rollups(conn, full)
+        sql.many(_UPSERT, rows)
+    write_rollups(sql, full)
     return staged
 
 
@@ -282,53 +281,33 @@ def _rewrite_from(counts: list[int], new: int) -> int:
     return i if i < TAIL_BLOCKS_MAX else 0
 
 
-def _last_blocks_query() -> sa.Select[Any]:
-    """Per series of a run (by key): its id, and its last block's number, count and step range (or NULLs)."""
-    inner = blocks.alias("b2")
-    last_no = (
-        sa.select(sa.func.max(inner.c.block_no))
-        .where(inner.c.series_id == series.c.id)
-        .correlate(series)
-        .scalar_subquery()
-    )
-    return (
-        sa.select(series.c.key, series.c.id, blocks.c.block_no, blocks.c.count, blocks.c.step_min, blocks.c.step_max)
-        .select_from(series.outerjoin(blocks, sa.and_(blocks.c.series_id == series.c.id, blocks.c.block_no == last_no)))
-        .where(series.c.run_pk == sa.bindparam("t_run"), series.c.key.in_(sa.bindparam("t_keys", expanding=True)))
-    )
-
-
-# Built once: building statements (an alias above all) costs more than running them on a small batch.
-_LAST_BLOCKS = _last_blocks_query()
-_DELETE_FROM = sa.delete(blocks).where(
-    blocks.c.series_id == sa.bindparam("d_series"), blocks.c.block_no >= sa.bindparam("d_from")
+# Per series of a run (by key): its id, and its last block's number, count and step range (or NULLs).
+_LAST_BLOCKS = (
+    'SELECT s."key", s.id, b.block_no, b."count", b.step_min, b.step_max FROM series s'
+    " LEFT OUTER JOIN blocks b ON b.series_id = s.id"
+    " AND b.block_no = (SELECT max(b2.block_no) FROM blocks b2 WHERE b2.series_id = s.id)"
+    ' WHERE s.run_pk = :t_run AND s."key" IN '
 )
-_upserts: dict[str, Any] = {}
+_UPSERT = (
+    "INSERT INTO blocks (series_id, block_no, " + ", ".join(f'"{name}"' for name in _BLOCK_COLUMNS) + ")"
+    " VALUES (:series_id, :block_no, " + ", ".join(f":{name}" for name in _BLOCK_COLUMNS) + ")"
+    " ON CONFLICT (series_id, block_no) DO UPDATE SET "
+    + ", ".join(f'"{name}" = excluded."{name}"' for name in _BLOCK_COLUMNS)
+)
 
 
-def _upsert(conn: Connection) -> Any:
-    """INSERT ... ON CONFLICT (series_id, block_no) DO UPDATE, for the connection's backend."""
-    stmt = _upserts.get(conn.dialect.name)
-    if stmt is None:
-        insert = dialect_insert(conn, blocks)
-        stmt = _upserts[conn.dialect.name] = insert.on_conflict_do_update(
-            index_elements=[blocks.c.series_id, blocks.c.block_no],
-            set_={name: insert.excluded[name] for name in _BLOCK_COLUMNS},
-        )
-    return stmt
-
-
-def _last_blocks(conn: Connection, run_pk: int, keys: list[str]) -> dict[str, tuple[int, LastBlock | None]]:
+def _last_blocks(sql: Sql, run_pk: int, keys: list[str]) -> dict[str, tuple[int, LastBlock | None]]:
     """Per key that has a series: the series id and its last block (None: no block yet)."""
     out: dict[str, tuple[int, LastBlock | None]] = {}
     for i in range(0, len(keys), _KEY_CHUNK):
-        params = {"t_run": run_pk, "t_keys": keys[i : i + _KEY_CHUNK]}
-        for key, series_id, block_no, count, step_min, step_max in conn.execute(_LAST_BLOCKS, params):
+        listed, params = in_list("k", keys[i : i + _KEY_CHUNK])
+        params["t_run"] = run_pk
+        for key, series_id, block_no, count, step_min, step_max in sql.run(_LAST_BLOCKS + listed, params).fetchall():
             out[key] = (series_id, None if block_no is None else (block_no, count, step_min, step_max))
     return out
 
 
-def _load_tails(conn: Connection, last_nos: dict[int, int]) -> dict[int, OpenBlock]:
+def _load_tails(sql: Sql, last_nos: dict[int, int]) -> dict[int, OpenBlock]:
     """Decode the open tails of some series from the database: series id -> the number of its last block.
 
     The tail is the run of blocks that are not full ending with the last one; only the last
@@ -338,15 +317,17 @@ def _load_tails(conn: Connection, last_nos: dict[int, int]) -> dict[int, OpenBlo
     found: dict[int, list[TailBlock]] = {}
     ids = list(last_nos)
     for i in range(0, len(ids), _KEY_CHUNK):
-        near_end = (
-            sa.and_(blocks.c.series_id == sid, blocks.c.block_no > last_nos[sid] - _TAIL_LOOKBACK)
-            for sid in ids[i : i + _KEY_CHUNK]
+        part = ids[i : i + _KEY_CHUNK]
+        near_end = " OR ".join(f"(series_id = :s{n} AND block_no > :b{n})" for n in range(len(part)))
+        params: dict[str, Any] = {"full": BLOCK_SIZE}
+        for n, sid in enumerate(part):
+            params[f"s{n}"] = sid
+            params[f"b{n}"] = last_nos[sid] - _TAIL_LOOKBACK
+        query = (
+            f'SELECT series_id, block_no, step_min, step_max, data FROM blocks WHERE ({near_end}) AND "count" < :full'
         )
-        query = sa.select(
-            blocks.c.series_id, blocks.c.block_no, blocks.c.step_min, blocks.c.step_max, blocks.c.data
-        ).where(sa.or_(*near_end), blocks.c.count < BLOCK_SIZE)
-        for series_id, block_no, step_min, step_max, data in conn.execute(query):
-            steps, values = decode_block(data)
+        for series_id, block_no, step_min, step_max, data in sql.run(query, params).fetchall():
+            steps, values = decode_block(bytes(data))
             found.setdefault(series_id, []).append(TailBlock(block_no, step_min, step_max, steps, values))
     out: dict[int, OpenBlock] = {}
     for series_id, last_no in last_nos.items():

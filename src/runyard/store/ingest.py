@@ -4,16 +4,16 @@ Idempotence rests on ``sessions.last_seq``: records with a seq at or below it we
 skipped, the rest must follow it without a hole. The session row (and then the run row) is locked first, so
 two ingesters of the same session or run (possible on PostgreSQL) apply batches one after the other; on SQLite
 the ``BEGIN IMMEDIATE`` of the write transaction already serialises all writers.
+
+Plain SQL through :class:`runyard.store.sql.Sql` (no SQLAlchemy): the ingester process of a SQLite store runs
+this on a sqlite3 connection, :class:`runyard.store.Store` on its SQLAlchemy connection.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from runyard.errors import IngestGapError, StoreError
 from runyard.flatten import flatten
@@ -35,14 +35,29 @@ from runyard.records import (
     STATE_RUNNING,
     Record,
 )
-from runyard.store.engine import dialect_insert
+from runyard.store.blob_refs import BlobRef
+from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
-from runyard.store.run_files import file_of, upsert_files
-from runyard.store.schema import entities, projects, runs, sessions
-from runyard.store.streams import ConsoleRow, SystemRow, append_console, console_rows, insert_system_rows, system_row
+from runyard.store.sql import Sql, dump_json, for_update, json_param, load_json, scalar
+from runyard.store.stream_writes import (
+    ConsoleRow,
+    SystemRow,
+    append_console,
+    console_rows,
+    insert_system_rows,
+    system_row,
+)
 from runyard.summary_fold import SummaryFolder
 
-__all__ = ["apply_batch", "heartbeat", "mark_crashed", "session_of"]
+__all__ = [
+    "RUN_COLUMNS",
+    "apply_batch",
+    "heartbeat",
+    "mark_crashed",
+    "session_of",
+    "session_progress",
+    "stop_requested_at",
+]
 
 _ACTIVITY_RESOLUTION_S = 1.0
 
@@ -72,19 +87,19 @@ def session_of(records: Sequence[Record], session: str | None) -> str:
 
 
 def apply_batch(
-    conn: Connection, records: Sequence[Record], session: str, now: float, cache: OpenBlockCache
+    sql: Sql, records: Sequence[Record], session: str, now: float, cache: OpenBlockCache
 ) -> tuple[int, dict[int, OpenBlock]]:
     """Apply the records of one session not applied yet. Returns (last applied seq, open blocks to cache)."""
-    found = _lock_session(conn, session)
+    found = _lock_session(sql, session)
     if found is None and records and records[0][1] == KIND_START:
         start = records[0][2]
-        run_pk = _ensure_run(conn, start, now)
-        conn.execute(
-            dialect_insert(conn, sessions)
-            .values(session=session, run_pk=run_pk, last_seq=0, started_at=float(start.get("started_at", now)))
-            .on_conflict_do_nothing(index_elements=[sessions.c.session])
+        run_pk = _ensure_run(sql, start, now)
+        sql.run(
+            'INSERT INTO sessions ("session", run_pk, last_seq, started_at) VALUES (:session, :run_pk, 0, :started_at)'
+            ' ON CONFLICT ("session") DO NOTHING',
+            {"session": session, "run_pk": run_pk, "started_at": float(start.get("started_at", now))},
         )
-        found = _lock_session(conn, session)
+        found = _lock_session(sql, session)
     last_seq = found[1] if found is not None else 0
     new = _new_records(records, session, last_seq)
     if not new:
@@ -94,50 +109,74 @@ def apply_batch(
     run_pk = found[0]
     if new[0][0] == 1 and new[0][1] != KIND_START:
         raise StoreError(f"session {session!r}: record 1 must be a start record, not {new[0][1]!r}")
-    run = dict(conn.execute(sa.select(runs).where(runs.c.id == run_pk).with_for_update()).mappings().one())
-    staged = _apply(conn, run, new, now, cache)
-    conn.execute(sa.update(sessions).where(sessions.c.session == session).values(last_seq=new[-1][0]))
+    run = _locked_run(sql, run_pk)
+    staged = _apply(sql, run, new, now, cache)
+    sql.run('UPDATE sessions SET last_seq = :seq WHERE "session" = :session', {"seq": new[-1][0], "session": session})
     # Every run of a project shares this row: touching it at most once a second keeps concurrent ingesters
     # (PostgreSQL) from queueing on its row lock.
-    conn.execute(
-        sa.update(projects)
-        .where(projects.c.id == run["project_id"], projects.c.last_activity < now - _ACTIVITY_RESOLUTION_S)
-        .values(last_activity=now)
+    sql.run(
+        "UPDATE projects SET last_activity = :now WHERE id = :id AND last_activity < :since",
+        {"now": now, "id": run["project_id"], "since": now - _ACTIVITY_RESOLUTION_S},
     )
     return new[-1][0], staged
 
 
-def heartbeat(conn: Connection, session: str, t: float) -> None:
+_SESSION_RUN = '(SELECT run_pk FROM sessions WHERE "session" = :session)'
+
+
+def heartbeat(sql: Sql, session: str, t: float) -> None:
     """Move the heartbeat of a session's run forward to ``t`` (a no-op for an unknown session).
 
     A run marked crashed reads running again: its process is evidently alive.
     """
-    run_pk = sa.select(sessions.c.run_pk).where(sessions.c.session == session).scalar_subquery()
-    conn.execute(sa.update(runs).where(runs.c.id == run_pk, runs.c.heartbeat_at < t).values(heartbeat_at=float(t)))
-    conn.execute(sa.update(runs).where(runs.c.id == run_pk, runs.c.state == STATE_CRASHED).values(state=STATE_RUNNING))
+    sql.run(
+        f"UPDATE runs SET heartbeat_at = :t WHERE id = {_SESSION_RUN} AND heartbeat_at < :t",
+        {"t": float(t), "session": session},
+    )
+    sql.run(
+        f"UPDATE runs SET state = :running WHERE id = {_SESSION_RUN} AND state = :crashed",
+        {"running": STATE_RUNNING, "crashed": STATE_CRASHED, "session": session},
+    )
 
 
-def mark_crashed(conn: Connection, session: str) -> bool:
+def mark_crashed(sql: Sql, session: str) -> bool:
     """Store a running run as crashed now, if ``session`` is its latest session. Returns whether it did.
 
     An ingester whose training process died calls this instead of waiting for the heartbeat to go stale. A
     session that a newer one (a resume) has superseded must not touch the run.
     """
-    found = conn.execute(sa.select(sessions.c.run_pk).where(sessions.c.session == session)).scalar()
+    found = scalar(sql, 'SELECT run_pk FROM sessions WHERE "session" = :session', {"session": session})
     if found is None:
         return False
-    latest = conn.execute(
-        sa.select(sessions.c.session)
-        .where(sessions.c.run_pk == found)
-        .order_by(sessions.c.started_at.desc(), sessions.c.session.desc())
-        .limit(1)
-    ).scalar()
+    latest = scalar(
+        sql,
+        'SELECT "session" FROM sessions WHERE run_pk = :run_pk ORDER BY started_at DESC, "session" DESC LIMIT 1',
+        {"run_pk": found},
+    )
     if latest != session:
         return False
-    result = conn.execute(
-        sa.update(runs).where(runs.c.id == found, runs.c.state == STATE_RUNNING).values(state=STATE_CRASHED)
+    result = sql.run(
+        "UPDATE runs SET state = :crashed WHERE id = :id AND state = :running",
+        {"crashed": STATE_CRASHED, "id": found, "running": STATE_RUNNING},
     )
     return bool(result.rowcount)
+
+
+def session_progress(sql: Sql, session: str) -> int:
+    """The last applied seq of a session (0 when the store has never seen it)."""
+    found = scalar(sql, 'SELECT last_seq FROM sessions WHERE "session" = :session', {"session": session})
+    return int(found) if found is not None else 0
+
+
+def stop_requested_at(sql: Sql, session: str) -> float | None:
+    """When the run of ``session`` was last asked to stop while it runs, or None (one primary-key join)."""
+    found = scalar(
+        sql,
+        'SELECT r.stop_requested_at FROM sessions s JOIN runs r ON r.id = s.run_pk WHERE s."session" = :session'
+        " AND r.state = :running",
+        {"session": session, "running": STATE_RUNNING},
+    )
+    return None if found is None else float(found)
 
 
 def _new_records(records: Sequence[Record], session: str, last_seq: int) -> list[Record]:
@@ -159,9 +198,7 @@ def _new_records(records: Sequence[Record], session: str, last_seq: int) -> list
     return new
 
 
-def _apply(
-    conn: Connection, run: dict[str, Any], new: list[Record], now: float, cache: OpenBlockCache
-) -> dict[int, OpenBlock]:
+def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: OpenBlockCache) -> dict[int, OpenBlock]:
     """Fold the records into ``run`` (a mutable copy of its row), append history, write the row back."""
     original = dict(run)
     folder = SummaryFolder(run["summary"], run["summary_state"], run["metrics"])
@@ -169,23 +206,16 @@ def _apply(
     points: Points = {}
     console: list[ConsoleRow] = []
     samples: list[SystemRow] = []
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | BlobRef] = {}
     heartbeat = max(run["heartbeat_at"], now)
+    rows = _Rows(points)
     for _seq, kind, body in new:
         if kind == KIND_ROW:
             step = body.get("_step")
             if type(step) is not int:
                 step = run["last_step"] + 1
             folder.fold_row(body)
-            for key, value in flatten(body).items():
-                if key == "_step":
-                    continue
-                entry = points.get(key)
-                if entry is None:
-                    points[key] = ([step], [value])
-                else:
-                    entry[0].append(step)
-                    entry[1].append(value)
+            rows.add(step, flatten(body) if dict in map(type, body.values()) else body)
             if step > run["last_step"]:
                 run["last_step"] = step
             runtime = body.get("_runtime")
@@ -223,6 +253,7 @@ def _apply(
         elif kind == KIND_FILE:
             name, content = file_of(body)
             files[name] = content  # the last of a batch's files of one name wins
+    rows.flush()
     # Any applied record means the run's process (or its sync) is alive: a run read as crashed reads running.
     run["heartbeat_at"] = heartbeat
     if run["state"] == STATE_CRASHED:
@@ -231,17 +262,93 @@ def _apply(
     run["summary"] = folder.summary
     run["summary_state"] = folder.state
     run["metrics"] = folder.metrics
-    staged = append_points(conn, run["id"], points, cache)
-    append_console(conn, run["id"], console)
-    insert_system_rows(conn, run["id"], samples)
-    upsert_files(conn, run["id"], files, now)
+    staged = append_points(sql, run["id"], points, cache)
+    append_console(sql, run["id"], console)
+    insert_system_rows(sql, run["id"], samples)
+    upsert_files(sql, run["id"], files, now)
     # JSON columns are always rewritten: they were mutated in place, so comparing with `original` proves nothing.
-    changes = {k: v for k, v in run.items() if k != "id" and (k in _JSON_COLUMNS or original[k] != v)}
-    conn.execute(sa.update(runs).where(runs.c.id == run["id"]).values(**changes))
+    changes = {k: v for k, v in run.items() if k != "id" and (k in _MUTATED_IN_PLACE or original[k] != v)}
+    _update_run(sql, run["id"], changes)
     return staged
 
 
-_JSON_COLUMNS = frozenset({"config", "summary", "summary_state", "metrics", "tags"})
+_MUTATED_IN_PLACE = frozenset({"config", "summary", "summary_state", "metrics", "tags"})
+_JSON_COLUMNS = _MUTATED_IN_PLACE | {"metadata"}
+
+RUN_COLUMNS = (
+    "id", "project_id", "run_id", "name", "notes", "tags", "group_name", "job_type", "state", "exit_code",
+    "config", "summary", "summary_state", "metrics", "created_at", "heartbeat_at", "finished_at", "runtime",
+    "last_step", "host", "username", "program", "pid", "metadata", "visibility", "stop_requested_at",
+    "preempting_at",
+)  # fmt: skip
+"""Every column of ``runs``, as ingestion reads and writes a run's row (a test compares it with the schema)."""
+
+_SELECT_RUN = "SELECT " + ", ".join(f'"{name}"' for name in RUN_COLUMNS) + " FROM runs WHERE id = :id"
+
+
+def _locked_run(sql: Sql, run_pk: int) -> dict[str, Any]:
+    """The run's row as a mutable dict (JSON columns parsed), locked until the transaction ends."""
+    row = sql.run(_SELECT_RUN + for_update(sql), {"id": run_pk}).fetchone()
+    if row is None:
+        raise StoreError(f"run {run_pk} vanished while its batch was applied")
+    run = dict(zip(RUN_COLUMNS, row))
+    for name in _JSON_COLUMNS:
+        run[name] = load_json(run[name])
+    return run
+
+
+def _update_run(sql: Sql, run_pk: int, changes: dict[str, Any]) -> None:
+    sets: list[str] = []
+    params: dict[str, Any] = {"id": run_pk}
+    for name, value in changes.items():
+        if name in _JSON_COLUMNS:
+            sets.append(f'"{name}" = {json_param(sql, name)}')
+            params[name] = dump_json(value)
+        else:
+            sets.append(f'"{name}" = :{name}')
+            params[name] = value
+    if sets:
+        sql.run(f"UPDATE runs SET {', '.join(sets)} WHERE id = :id", params)
+
+
+class _Rows:
+    """Turns history rows into per-key columns of points.
+
+    Consecutive rows with the same keys (the usual training loop) are kept as tuples and transposed once, at
+    C speed, instead of appending every value to its key's list one by one: the row loop is most of what
+    ingestion costs.
+    """
+
+    def __init__(self, points: Points) -> None:
+        self.points = points
+        self._keys: tuple[str, ...] = ()
+        self._steps: list[int] = []
+        self._values: list[tuple[Any, ...]] = []
+
+    def add(self, step: int, row: Mapping[str, Any]) -> None:
+        keys = tuple(row)
+        if keys != self._keys:
+            self.flush()
+            self._keys = keys
+        self._steps.append(step)
+        self._values.append(tuple(row.values()))
+
+    def flush(self) -> None:
+        """Append the pending rows to ``points`` (in row order, so each key's steps stay increasing)."""
+        if not self._steps:
+            return
+        steps = self._steps
+        for key, column in zip(self._keys, zip(*self._values)):
+            if key == "_step":
+                continue
+            entry = self.points.get(key)
+            if entry is None:
+                self.points[key] = (list(steps), list(column))
+            else:
+                entry[0].extend(steps)
+                entry[1].extend(column)
+        self._steps = []
+        self._values = []
 
 
 def _apply_start(run: dict[str, Any], body: dict[str, Any]) -> None:
@@ -270,29 +377,29 @@ def _apply_start(run: dict[str, Any], body: dict[str, Any]) -> None:
         run["runtime"] = float(offset)
 
 
-def _lock_session(conn: Connection, session: str) -> tuple[int, int] | None:
-    row = conn.execute(
-        sa.select(sessions.c.run_pk, sessions.c.last_seq).where(sessions.c.session == session).with_for_update()
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
+def _lock_session(sql: Sql, session: str) -> tuple[int, int] | None:
+    row = sql.run(
+        'SELECT run_pk, last_seq FROM sessions WHERE "session" = :session' + for_update(sql), {"session": session}
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
-def _ensure_run(conn: Connection, start: dict[str, Any], now: float) -> int:
+def _ensure_run(sql: Sql, start: dict[str, Any], now: float) -> int:
     """The run a start record names, created (with its project and entity) when missing."""
     for field in ("entity", "project", "run_id"):
         if not isinstance(start.get(field), str) or not start[field]:
             raise StoreError(f"start record of session {start.get('session')!r} lacks {field!r}")
-    entity_id = _get_or_create(conn, entities, {"name": start["entity"]}, {"created_at": now})
+    entity_id = _get_or_create(sql, "entities", {"name": start["entity"]}, {"created_at": now})
     project_id = _get_or_create(
-        conn,
-        projects,
+        sql,
+        "projects",
         {"entity_id": entity_id, "name": start["project"]},
         {"created_at": now, "last_activity": now},
     )
     created = float(start.get("created_at") or now)
     return _get_or_create(
-        conn,
-        runs,
+        sql,
+        "runs",
         {"project_id": project_id, "run_id": start["run_id"]},
         {
             "name": start.get("name") or "",
@@ -309,13 +416,17 @@ def _ensure_run(conn: Connection, start: dict[str, Any], now: float) -> int:
     )
 
 
-def _get_or_create(conn: Connection, table: sa.Table, keys: dict[str, Any], defaults: dict[str, Any]) -> int:
-    where = [table.c[name] == value for name, value in keys.items()]
-    found = conn.execute(sa.select(table.c.id).where(*where)).scalar()
+def _get_or_create(sql: Sql, table: str, keys: dict[str, Any], defaults: dict[str, Any]) -> int:
+    where = " AND ".join(f'"{name}" = :{name}' for name in keys)
+    select = f"SELECT id FROM {table} WHERE {where}"
+    found = scalar(sql, select, keys)
     if found is not None:
         return int(found)
+    values = {**keys, **defaults}
+    params = {name: dump_json(value) if name in _JSON_COLUMNS else value for name, value in values.items()}
+    placeholders = ", ".join(json_param(sql, name) if name in _JSON_COLUMNS else f":{name}" for name in values)
+    columns = ", ".join(f'"{name}"' for name in values)
+    conflict = ", ".join(f'"{name}"' for name in keys)
     # Another writer may create the same row between our SELECT and INSERT (PostgreSQL): let it win quietly.
-    conn.execute(
-        dialect_insert(conn, table).values(**keys, **defaults).on_conflict_do_nothing(index_elements=list(keys))
-    )
-    return int(conn.execute(sa.select(table.c.id).where(*where)).scalar_one())
+    sql.run(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO NOTHING", params)
+    return int(scalar(sql, select, keys))

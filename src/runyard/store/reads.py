@@ -15,10 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runyard.records import STATE_RUNNING
 from runyard.store.blocks import decode_block
 from runyard.store.models import ProjectRecord, ResumeState, RunRecord
-from runyard.store.schema import blocks, entities, projects, runs, series, sessions
+from runyard.store.schema import blocks, entities, projects, runs, series
 
 __all__ = [
     "get_run",
@@ -29,8 +28,6 @@ __all__ = [
     "resume_state",
     "run_pk",
     "series_points",
-    "session_progress",
-    "stop_requested_at",
 ]
 
 _RUN_JOIN = runs.join(projects, runs.c.project_id == projects.c.id).join(
@@ -90,21 +87,6 @@ def list_projects(conn: Connection, entity: str | None, name: str | None = None)
     if name is not None:
         query = query.where(projects.c.name == name)
     return [ProjectRecord(**row) for row in conn.execute(query).mappings()]
-
-
-def stop_requested_at(conn: Connection, session: str) -> float | None:
-    """When the run of ``session`` was last asked to stop while it runs, or None (one primary-key join)."""
-    found = conn.execute(
-        sa.select(runs.c.stop_requested_at)
-        .select_from(sessions.join(runs, sessions.c.run_pk == runs.c.id))
-        .where(sessions.c.session == session, runs.c.state == STATE_RUNNING)
-    ).scalar()
-    return None if found is None else float(found)
-
-
-def session_progress(conn: Connection, session: str) -> int:
-    found = conn.execute(sa.select(sessions.c.last_seq).where(sessions.c.session == session)).scalar()
-    return int(found) if found is not None else 0
 
 
 def resume_state(conn: Connection, entity: str, project: str, run_id: str) -> ResumeState | None:

@@ -34,12 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from runyard.store.blocks import BLOCK_SIZE
-from runyard.store.engine import dialect_insert
-from runyard.store.schema import rollups
+from runyard.store.sql import Sql
 
 __all__ = [
     "CHUNK",
@@ -122,7 +118,7 @@ class FullBlock:
     records: bytes  # chunk_records() of its points
 
 
-def write_rollups(conn: Connection, written: Sequence[FullBlock]) -> None:
+def write_rollups(sql: Sql, written: Sequence[FullBlock]) -> None:
     """Merge the records of newly written full blocks into their segment rows (in the caller's transaction)."""
     # Only blocks of BLOCK_SIZE points (readers count CHUNKS_PER_BLOCK records a block; tests that shrink the
     # ingest geometry make smaller "full" blocks, left to be decoded).
@@ -136,10 +132,10 @@ def write_rollups(conn: Connection, written: Sequence[FullBlock]) -> None:
     to_read = [key for key, found in groups.items() if key[1] * SEGMENT_BLOCKS not in found]
     for start in range(0, len(to_read), _KEY_CHUNK):
         part = to_read[start : start + _KEY_CHUNK]
-        query = sa.select(rollups.c.series_id, rollups.c.seg_no, rollups.c.mask, rollups.c.data).where(
-            sa.tuple_(rollups.c.series_id, rollups.c.seg_no).in_(part)
-        )
-        for series_id, seg_no, mask, data in conn.execute(query):
+        where = " OR ".join(f"(series_id = :s{i} AND seg_no = :g{i})" for i in range(len(part)))
+        params = {f"{name}{i}": value for i, pair in enumerate(part) for name, value in zip("sg", pair)}
+        query = f"SELECT series_id, seg_no, mask, data FROM rollups WHERE {where}"
+        for series_id, seg_no, mask, data in sql.run(query, params).fetchall():
             found = groups[(int(series_id), int(seg_no))]
             for block_no, records in _split(int(seg_no), int(mask), bytes(data)).items():
                 found.setdefault(block_no, records)  # the new records win
@@ -153,7 +149,7 @@ def write_rollups(conn: Connection, written: Sequence[FullBlock]) -> None:
         rows.append(
             {"series_id": series_id, "seg_no": seg_no, "mask": mask, "step_min": first, "step_max": last, "data": data}
         )
-    conn.execute(_upsert(conn), rows)
+    sql.many(_UPSERT, rows)
 
 
 def _split(seg_no: int, mask: int, data: bytes) -> dict[int, bytes]:
@@ -164,15 +160,9 @@ def _split(seg_no: int, mask: int, data: bytes) -> dict[int, bytes]:
     return {block_no: data[i * _BLOCK_BYTES : (i + 1) * _BLOCK_BYTES] for i, block_no in enumerate(numbers)}
 
 
-_upserts: dict[str, Any] = {}
-
-
-def _upsert(conn: Connection) -> Any:
-    stmt = _upserts.get(conn.dialect.name)
-    if stmt is None:
-        insert = dialect_insert(conn, rollups)
-        stmt = _upserts[conn.dialect.name] = insert.on_conflict_do_update(
-            index_elements=[rollups.c.series_id, rollups.c.seg_no],
-            set_={name: insert.excluded[name] for name in ("mask", "step_min", "step_max", "data")},
-        )
-    return stmt
+_UPSERT = (
+    "INSERT INTO rollups (series_id, seg_no, mask, step_min, step_max, data)"
+    " VALUES (:series_id, :seg_no, :mask, :step_min, :step_max, :data)"
+    " ON CONFLICT (series_id, seg_no) DO UPDATE SET mask = excluded.mask, step_min = excluded.step_min,"
+    " step_max = excluded.step_max, data = excluded.data"
+)

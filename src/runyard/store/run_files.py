@@ -1,8 +1,8 @@
 """A run's files: the small files the run sent (``run_files``) and the ones derived from its data on read.
 
-Stored files arrive as ``file`` records (``requirements.txt``, a patch...); a later file of the same name
-replaces the content. Beside them, a run lists the files W&B users expect, generated when read so they always
-match the run as it is now:
+Stored files arrive as ``file`` records (``requirements.txt``, a patch...), written by
+:mod:`runyard.store.file_writes`; a later file of the same name replaces the content. Beside them, a run lists
+the files W&B users expect, generated when read so they always match the run as it is now:
 
 ``output.log``
     the console output, every line (stderr included) ending in a newline; listed once the run has output.
@@ -15,22 +15,32 @@ match the run as it is now:
 
 A stored file with one of those names (a real ``wandb`` client uploads its own ``config.yaml``) wins over the
 derived one.
+
+Where a stored file's bytes live: inline in ``run_files.content``, or, when the store has a blob location
+(``Store.open(url, blobs=...)``, see :mod:`runyard.store.blobs`), in the blob store, the row keeping its
+``blob_key`` and size with ``content`` NULL. :func:`blob_records` moves a batch's file contents to the blob
+store before the batch's transaction: blobs are content-addressed, so a batch that fails or is retried leaves
+at most an unreferenced blob, never a row without its blob. A file record may also arrive as
+``{"name", "blob": key, "size"}`` when its writer (the server's upload route) already put the content there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Connection
 
-from runyard.store.engine import dialect_insert
+from runyard.errors import StoreError
+from runyard.records import KIND_FILE, Record
+from runyard.store.blob_refs import BlobRef, check_key
+from runyard.store.blobs import BlobError, BlobStore
 from runyard.store.models import FileInfo
 from runyard.store.schema import run_files, runs
-from runyard.store.streams import console_size, console_texts, text_safe
+from runyard.store.streams import console_size, console_texts
 
 __all__ = [
     "CONFIG_YAML",
@@ -38,13 +48,13 @@ __all__ = [
     "METADATA_JSON",
     "OUTPUT_LOG",
     "SUMMARY_JSON",
+    "blob_records",
     "config_yaml",
     "file_content",
-    "file_of",
     "list_files",
     "metadata_json",
+    "read_content",
     "summary_json",
-    "upsert_files",
 ]
 
 OUTPUT_LOG = "output.log"
@@ -54,35 +64,41 @@ SUMMARY_JSON = "runyard-summary.json"
 DERIVED_FILES = (CONFIG_YAML, OUTPUT_LOG, METADATA_JSON, SUMMARY_JSON)
 
 
-def file_of(body: Mapping[str, Any]) -> tuple[str, bytes]:
-    """``(name, content)`` of a file record (runyard.records.FileBody); text content is stored as UTF-8."""
-    name = body["name"]
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a file record needs a non-empty name, not {name!r}")
-    content = body["content"]
-    if isinstance(content, str):
-        content = content.encode()
-    if not isinstance(content, (bytes, bytearray, memoryview)):
-        raise TypeError(f"file {name!r}: content must be bytes, not {type(content).__name__}")
-    return text_safe(name), bytes(content)
+def blob_records(records: Sequence[Record], blobs: BlobStore | None) -> Sequence[Record]:
+    """``records`` with every file record's content put in ``blobs`` and the record naming its blob instead.
 
-
-def upsert_files(conn: Connection, run_pk: int, files: Mapping[str, bytes], now: float) -> None:
-    """Store files of a run, replacing the content of any of the same name."""
-    if not files:
-        return
-    stmt = dialect_insert(conn, run_files)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[run_files.c.run_pk, run_files.c.name],
-        set_={name: stmt.excluded[name] for name in ("content", "size", "updated_at")},
-    )
-    conn.execute(
-        stmt,
-        [
-            {"run_pk": run_pk, "name": name, "content": content, "size": len(content), "updated_at": now}
-            for name, content in files.items()
-        ],
-    )
+    Call it before the batch's transaction. File records already naming a blob are checked: the blob must be
+    in ``blobs``. Without a blob store, records are returned as they are, and one naming a blob is refused.
+    Bodies not shaped as a file record are left for :func:`file_of` to report. Raises
+    :class:`~runyard.errors.StoreError` (a :class:`~runyard.store.blobs.BlobError` when the blob store fails).
+    """
+    out: list[Record] | None = None
+    for i, record in enumerate(records):
+        if len(record) != 3 or record[1] != KIND_FILE or not isinstance(record[2], Mapping):
+            continue
+        body = record[2]
+        if "blob" in body:
+            key = body["blob"]
+            if blobs is None:
+                raise StoreError(
+                    f"file record {body.get('name')!r} names blob {key!r}, but this store has no blob location: "
+                    "open it with blobs= (runyard server --blobs URL)"
+                )
+            try:
+                missing = not blobs.exists(check_key(key))
+            except ValueError:
+                continue  # not a key: file_of reports the record as malformed
+            if missing:
+                raise StoreError(f"file record {body.get('name')!r} names blob {key}, which {blobs.url} does not hold")
+            continue
+        content = body.get("content")
+        if blobs is None or not isinstance(content, (bytes, bytearray, memoryview, str)):
+            continue
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        if out is None:
+            out = list(records)
+        out[i] = [record[0], KIND_FILE, {"name": body.get("name"), "blob": blobs.put(data), "size": len(data)}]
+    return records if out is None else out
 
 
 def list_files(conn: Connection, run_pk: int) -> list[FileInfo]:
@@ -107,20 +123,58 @@ def list_files(conn: Connection, run_pk: int) -> list[FileInfo]:
     return [found[name] for name in sorted(found)]
 
 
-def file_content(conn: Connection, run_pk: int, name: str) -> bytes | None:
-    """The content of a stored or derived file; None when the run has no such file."""
+def file_content(conn: Connection, run_pk: int, name: str) -> bytes | BlobRef | None:
+    """The content of a stored or derived file; None when the run has no such file.
+
+    A stored file held in the blob store comes back as a :class:`BlobRef`: :func:`read_content` reads it
+    (after the connection is released: a blob may be large, or far away).
+    """
     stored = conn.execute(
-        sa.select(run_files.c.content).where(run_files.c.run_pk == run_pk, run_files.c.name == name)
-    ).scalar()
+        sa.select(run_files.c.content, run_files.c.blob_key, run_files.c.size).where(
+            run_files.c.run_pk == run_pk, run_files.c.name == name
+        )
+    ).one_or_none()
     if stored is not None:
-        return bytes(stored)
+        content, key, size = stored
+        if key is not None:
+            return BlobRef(key, int(size))
+        if content is not None:
+            return bytes(content)
     if name == OUTPUT_LOG:
-        content = "".join(text + "\n" for text in console_texts(conn, run_pk)).encode()
-        return content or None
+        text = "".join(text + "\n" for text in console_texts(conn, run_pk)).encode()
+        return text or None
     if name not in DERIVED_FILES:
         return None
     run = _run_data(conn, run_pk)
     return None if run is None else _derived(name, run)
+
+
+def read_content(content: bytes | BlobRef | None, blobs: BlobStore | None, where: str) -> bytes | None:
+    """``content`` as :func:`file_content` returned it, with a :class:`BlobRef` read from ``blobs``.
+
+    ``where`` names the file in errors (``run e/p/r, file 'x'``). Raises :class:`~runyard.errors.StoreError`
+    saying what to do when the blob store cannot be read here or lacks the blob.
+    """
+    if not isinstance(content, BlobRef):
+        return content
+    if blobs is None:
+        raise StoreError(
+            f"{where} is held in a blob store, but this store records no blob location: open it with blobs= "
+            "(runyard server --blobs URL) naming the folder or bucket its blobs were written to"
+        )
+    try:
+        data = blobs.get(content.key)
+    except BlobError as exc:
+        raise StoreError(
+            f"{where} is held in the blob store at {blobs.url}, which cannot be read here ({exc}). Make that "
+            "location reachable from this machine: mount the folder at that path, or for a bucket set "
+            "AWS_ENDPOINT_URL and credentials as the server has them."
+        ) from exc
+    if len(data) != content.size:
+        raise StoreError(
+            f"{where}: blob {content.key} in {blobs.url} holds {len(data)} bytes, not the {content.size} recorded"
+        )
+    return data
 
 
 def config_yaml(config: Mapping[str, Any]) -> bytes:

@@ -11,6 +11,7 @@ checks that the migrations produce exactly these tables.
                                   1─* console_lines, system_samples, run_files
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
     api_keys (who may call the server: a hash of each key, never the key)
+    store_settings (the store's own settings: where its blobs live)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -38,11 +39,12 @@ __all__ = [
     "runs",
     "series",
     "sessions",
+    "store_settings",
     "system_samples",
     "workspaces",
 ]
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -190,10 +192,21 @@ run_files = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("content", sa.LargeBinary, nullable=False),
+    # The bytes, inline; NULL when the blob store holds them (blob_key, see runyard.store.blobs).
+    sa.Column("content", sa.LargeBinary, nullable=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("blob_key", sa.Text, nullable=True),
     sa.UniqueConstraint("run_pk", "name", name="uq_run_files_run_name"),
+)
+
+# The store's own settings, one row per key: "blobs" is where the store's blobs live (a file:// or s3:// URL),
+# so that every process opening the store finds them.
+store_settings = sa.Table(
+    "store_settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 workspaces = sa.Table(

@@ -30,10 +30,11 @@ from runyard.store import (
     streams,
     workspaces,
 )
-from runyard.store.engine import WRITE_OPTION, create_engine, normalize_url
+from runyard.store.blobs import BlobStore, blob_url, open_blobs
+from runyard.store.engine import WRITE_OPTION, create_engine, dialect_insert, normalize_url
 from runyard.store.filters import AllOf, Condition, Field, Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
-from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of
+from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of, session_progress, stop_requested_at
 from runyard.store.migrate import ensure_schema
 from runyard.store.models import (
     ConsoleLine,
@@ -47,37 +48,58 @@ from runyard.store.models import (
     WorkspaceRecord,
 )
 from runyard.store.sampling import Bucket, BucketColumns
+from runyard.store.schema import store_settings
+from runyard.store.sql import SqlaSql
 
-__all__ = ["Store"]
+__all__ = ["BLOBS_SETTING", "Store"]
+
+BLOBS_SETTING = "blobs"
+"""The ``store_settings`` key of the store's blob location (a normalised URL, see runyard.store.blobs)."""
 
 
 class Store:
     """A handle on one store database. Thread-safe; open one per process (engines do not survive a fork)."""
 
-    def __init__(self, engine: Engine, *, crash_timeout: float = 300.0, cache_points: int = 500_000) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        crash_timeout: float = 300.0,
+        cache_points: int = 500_000,
+        blobs: BlobStore | None = None,
+    ) -> None:
         """Wrap an engine whose schema is already current; use :meth:`open` instead."""
         self.engine = engine
         self.crash_timeout = crash_timeout
+        self.blobs = blobs
+        """Where run files' bytes go (None: inline in the database); see :mod:`runyard.store.blobs`."""
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._cache = OpenBlockCache(cache_points)
 
     @classmethod
-    def open(cls, url: str, *, crash_timeout: float = 300.0) -> Store:
+    def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:
         """Open (creating and migrating when needed) the store at ``url``.
 
         ``sqlite:///path/runyard.db`` (the folder is created) or ``postgresql://user@host/db``. A run whose
         heartbeat is older than ``crash_timeout`` seconds, and which never exited, reads ``crashed``.
+
+        ``blobs`` is where run files' bytes go (a folder path, ``file:///abs/path`` or ``s3://bucket/prefix``;
+        see :mod:`runyard.store.blobs`). The first store opened with it records it, and every later open
+        without it uses the recorded one; opening with another location raises
+        :class:`~runyard.errors.StoreError`. A store that never had one keeps files in the database.
         """
         engine = create_engine(normalize_url(url))
         try:
             ensure_schema(engine)
+            location = _blob_location(engine, url, blobs)
+            blob_store = None if location is None else open_blobs(location, create=blobs is not None)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the store at {_safe(url)}: {exc}") from exc
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, crash_timeout=crash_timeout)
+        return cls(engine, crash_timeout=crash_timeout, blobs=blob_store)
 
     def close(self) -> None:
         """Release the store's connections. The store must not be used afterwards."""
@@ -102,9 +124,10 @@ class Store:
         sid = session_of(records, session)
         if not records:
             return self.session_progress(sid)
+        records = run_files.blob_records(records, self.blobs)  # file contents to the blob store, first
         try:
             with self._write_engine.begin() as conn:
-                last_seq, staged = apply_batch(conn, records, sid, time.time(), self._cache)
+                last_seq, staged = apply_batch(SqlaSql(conn), records, sid, time.time(), self._cache)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not ingest session {sid!r}: {exc}") from exc
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
@@ -121,7 +144,7 @@ class Store:
         """
         try:
             with self._write_engine.begin() as conn:
-                heartbeat(conn, session, t)
+                heartbeat(SqlaSql(conn), session, t)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not record a heartbeat for session {session!r}: {exc}") from exc
 
@@ -133,14 +156,14 @@ class Store:
         """
         try:
             with self._write_engine.begin() as conn:
-                return mark_crashed(conn, session)
+                return mark_crashed(SqlaSql(conn), session)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not mark session {session!r} crashed: {exc}") from exc
 
     def session_progress(self, session: str) -> int:
         """The last applied seq of a session (0 when the store has never seen it)."""
         with self.engine.connect() as conn:
-            return reads.session_progress(conn, session)
+            return session_progress(SqlaSql(conn), session)
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -323,7 +346,9 @@ class Store:
         """The content of one of the run's files (stored or derived), or None."""
         with self.engine.connect() as conn:
             pk = reads.run_pk(conn, entity, project, run_id)
-            return None if pk is None else run_files.file_content(conn, pk, name)
+            content = None if pk is None else run_files.file_content(conn, pk, name)
+        # A file in the blob store is read after the connection is released (it may be large, or far away).
+        return run_files.read_content(content, self.blobs, f"file {name!r} of run {entity}/{project}/{run_id}")
 
     def update_run(
         self,
@@ -427,7 +452,7 @@ class Store:
         process once per request time.
         """
         with self.engine.connect() as conn:
-            return reads.stop_requested_at(conn, session)
+            return stop_requested_at(SqlaSql(conn), session)
 
     def mark_preempting(self, session: str, t: float) -> None:
         """Record that the run of ``session`` is about to be preempted (wandb's ``mark_preempting()``).
@@ -668,6 +693,34 @@ def _check_page(limit: int | None, offset: int) -> None:
         raise UsageError(f"limit must be None or an integer >= 0, not {limit!r}")
     if type(offset) is not int or offset < 0:
         raise UsageError(f"offset must be an integer >= 0, not {offset!r}")
+
+
+def _blob_location(engine: Engine, url: str, blobs: str | None) -> str | None:
+    """The store's blob location: the one recorded in ``store_settings``, recording ``blobs`` if none is.
+
+    Raises :class:`~runyard.errors.StoreError` when ``blobs`` differs from the recorded location.
+    """
+    setting = store_settings.c.key == BLOBS_SETTING
+    with engine.connect() as conn:
+        recorded = conn.execute(sa.select(store_settings.c.value).where(setting)).scalar()
+    if blobs is None:
+        return recorded
+    wanted = blob_url(blobs)
+    if recorded is None:
+        open_blobs(wanted, create=True)  # a folder that cannot be created is never recorded
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            stmt = dialect_insert(conn, store_settings).values(key=BLOBS_SETTING, value=wanted)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[store_settings.c.key]))
+            # Another process may have recorded its location first: that one holds.
+            recorded = conn.execute(sa.select(store_settings.c.value).where(setting)).scalar()
+    if recorded != wanted:
+        raise StoreError(
+            f"the store at {_safe(url)} keeps its blobs at {recorded}, not {wanted}: open it with that location "
+            "(or without one: the recorded location is used). A store's blob location cannot be changed in "
+            "place; to move the blobs, copy them to the new location, then update the 'blobs' row of the "
+            "store's store_settings table."
+        )
+    return wanted
 
 
 def _safe(url: str) -> str:

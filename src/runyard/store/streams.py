@@ -5,14 +5,13 @@ on from the run's last number, so the numbers stay contiguous across sessions an
 them (``start``/``limit``) or follow a live run from the last number it saw. System metrics arrive every
 1–15 s, so one ``system_samples`` row per sample (a JSON dict of ``system/...`` values) stays small.
 
-Both are written inside :func:`runyard.store.ingest.apply_batch`'s transaction, after the batch's records
-have been parsed here, so a replayed batch (skipped by its seqs) never adds a line or a sample twice.
+Both are written inside :func:`runyard.store.ingest.apply_batch`'s transaction (:mod:`runyard.store.stream_writes`),
+so a replayed batch (skipped by its seqs) never adds a line or a sample twice. This module reads them.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +19,15 @@ from sqlalchemy.engine import Connection
 
 from runyard.store.models import ConsoleLine, SystemSample
 from runyard.store.schema import console_lines, system_samples
+from runyard.store.stream_writes import (
+    ConsoleRow,
+    SystemRow,
+    append_console,
+    console_rows,
+    insert_system_rows,
+    system_row,
+    text_safe,
+)
 
 __all__ = [
     "ConsoleRow",
@@ -38,72 +46,7 @@ __all__ = [
     "system_samples_of",
     "text_safe",
 ]
-
-ConsoleRow = tuple[float, str, str]
-"""``(t, stream, text)`` of one console line, ready to be numbered and stored."""
-
-SystemRow = dict[str, Any]
-"""``{"t": ..., "runtime": ..., "values": {...}}``: one ``system_samples`` row without its run."""
-
-_STREAMS = frozenset({"stdout", "stderr"})
 _READ_CHUNK = 5000  # console lines per query when a whole run's output is read
-
-
-def text_safe(text: str) -> str:
-    """``text`` storable in a TEXT column of both backends: PostgreSQL refuses NUL characters."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
-
-
-# -- parsing record bodies (runyard.records.ConsoleBody, SystemBody) -----------------------------------------
-
-
-def console_rows(body: Mapping[str, Any], now: float) -> list[ConsoleRow]:
-    """The lines of a console record. A line without a usable time gets ``now``; an unknown stream is stdout."""
-    out: list[ConsoleRow] = []
-    for line in body["lines"]:
-        t, stream, text = line
-        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
-            t = now
-        if stream not in _STREAMS:
-            stream = "stdout"
-        if not isinstance(text, str):
-            text = str(text)
-        out.append((float(t), stream, text_safe(text)))
-    return out
-
-
-def system_row(body: Mapping[str, Any]) -> SystemRow:
-    """The row of a system-metrics record; ``values`` must be a dict."""
-    values = body["values"]
-    if not isinstance(values, dict):
-        raise TypeError(f"system record values must be a dict, not {type(values).__name__}")
-    return {"t": float(body["t"]), "runtime": float(body.get("runtime") or 0.0), "values": dict(values)}
-
-
-# -- writes ---------------------------------------------------------------------------------------------------
-
-
-def append_console(conn: Connection, run_pk: int, rows: Sequence[ConsoleRow]) -> None:
-    """Append lines to a run's console, numbered on from its last line (the caller holds the run's row lock)."""
-    if not rows:
-        return
-    last = conn.execute(
-        sa.select(sa.func.max(console_lines.c.line_no)).where(console_lines.c.run_pk == run_pk)
-    ).scalar()
-    start = 0 if last is None else int(last) + 1
-    conn.execute(
-        sa.insert(console_lines),
-        [
-            {"run_pk": run_pk, "line_no": start + i, "t": t, "stream": stream, "text": text}
-            for i, (t, stream, text) in enumerate(rows)
-        ],
-    )
-
-
-def insert_system_rows(conn: Connection, run_pk: int, rows: Sequence[SystemRow]) -> None:
-    """Store system-metrics samples of a run."""
-    if rows:
-        conn.execute(sa.insert(system_samples), [{"run_pk": run_pk, **row} for row in rows])
 
 
 # -- reads ----------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,19 @@ from runyard.server.wandb.resolvers import KNOWN_OPERATIONS, mutation_root, quer
 from runyard.server.wandb.sessions import OUTPUT, Sessions
 from runyard.server.wandb.storage import Signer
 
-__all__ = ["MAX_FILE_BYTES", "router"]
+__all__ = ["MAX_BLOB_FILE_BYTES", "MAX_FILE_BYTES", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-"""The largest run file a client may upload (run files live in the database)."""
+"""The largest run file a client may upload to a store without blobs (its run files live in the database)."""
+
+MAX_BLOB_FILE_BYTES = 8 * 1024 * 1024 * 1024
+"""The largest run file a client may upload to a store with blobs (``runyard server --blobs``): the upload is
+spooled to a temporary file, then written to the blob store, never held whole in memory or in the database.
+Downloads are read whole into memory, so this stays well below a server's memory."""
+
+_SPOOL_BYTES = 8 * 1024 * 1024
 
 # Derived on read from the run's stored data (see runyard.store.run_files): an uploaded copy would only go
 # stale when the run is edited, and output.log would store every console line twice.
@@ -133,14 +141,41 @@ async def upload(token: str, request: Request) -> Response:
     ref = hub.signer.check(token, "put")
     if ref is None:
         raise ApiError(403, "this upload URL is invalid or has expired")
+    blobs = hub.sessions.store.blobs
+    limit = MAX_FILE_BYTES if blobs is None else MAX_BLOB_FILE_BYTES
+    too_large = ApiError(
+        413,
+        f"run files are limited to {limit} bytes"
+        + (" (files of a server without --blobs are kept in its database)" if blobs is None else ""),
+    )
     size = int(request.headers.get("content-length") or 0)
-    if size > MAX_FILE_BYTES:
-        raise ApiError(413, f"run files are limited to {MAX_FILE_BYTES} bytes")
-    content = await request.body()
-    if len(content) > MAX_FILE_BYTES:
-        raise ApiError(413, f"run files are limited to {MAX_FILE_BYTES} bytes")
+    if size > limit:
+        raise too_large
     if ref.name in _DERIVED_FILES:
+        await request.body()
         return Response(status_code=200)
+    if blobs is not None:
+        # Spool the upload (memory, then a temp file), then hand it to the blob store: the record that
+        # reaches the database only names the blob.
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+            received = 0
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise too_large
+                spool.write(chunk)
+            spool.seek(0)
+
+            def store_blob_file() -> None:
+                key, stored = blobs.put_stream(iter(lambda: spool.read(1024 * 1024), b""))
+                run = hub.sessions.current(ref.entity, ref.project, ref.run_id, "", ended=True)
+                hub.sessions.add_blob_file(run, ref.name, key, stored)
+
+            await run_in_threadpool(store_blob_file)
+        return Response(status_code=200)
+    content = await request.body()
+    if len(content) > limit:
+        raise too_large
 
     def store_file() -> None:
         run = hub.sessions.current(ref.entity, ref.project, ref.run_id, "", ended=True)

@@ -364,6 +364,11 @@ class Sessions:
         with run.lock:
             self._ingest(run, [[0, KIND_FILE, {"name": name, "content": content}]])
 
+    def add_blob_file(self, run: ClientRun, name: str, key: str, size: int) -> None:
+        """Store an uploaded run file already put in the store's blob store under ``key``."""
+        with run.lock:
+            self._ingest(run, [[0, KIND_FILE, {"name": name, "blob": key, "size": size}]])
+
     # -- writing -------------------------------------------------------------------------------------------
 
     def _ingest(self, run: ClientRun, records: list[Record]) -> bool:

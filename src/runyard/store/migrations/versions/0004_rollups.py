@@ -44,6 +44,7 @@ def _backfill(conn: sa.Connection) -> None:
     # The record format is the one runyard.store.rollups reads; the block format is versioned by its own bytes.
     from runyard.store.blocks import decode_block
     from runyard.store.rollups import FullBlock, chunk_records, write_rollups
+    from runyard.store.sql import SqlaSql
 
     blocks = sa.table("blocks", sa.column("series_id"), sa.column("block_no"), sa.column("count"), sa.column("data"))
     ids = [int(sid) for sid in conn.execute(sa.text("SELECT id FROM series ORDER BY id")).scalars()]
@@ -62,7 +63,7 @@ def _backfill(conn: sa.Connection) -> None:
             # Clean (C-level min/max per chunk) as the write path says it: ints, or floats none NaN.
             clean = kinds == {int} or (kinds == {float} and not any(map(math.isnan, values)))
             written.append(FullBlock(int(series_id), int(block_no), chunk_records(steps, values, clean)))
-        write_rollups(conn, written)
+        write_rollups(SqlaSql(conn), written)
 
 
 def downgrade() -> None:

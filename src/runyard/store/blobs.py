@@ -1,0 +1,326 @@
+"""Blobs: content-addressed bytes (run files now; artifacts and media later) outside the database.
+
+A blob's key is the SHA-256 of its content in lowercase hex, so identical content is stored once and writing
+the same content again is a no-op. Two backends sit behind :class:`BlobStore`:
+
+``file:///abs/path`` (or a plain path)
+    a local (or mounted) folder. Keys are fanned out as ``ab/cd/abcdef…``; a blob is written to a temporary
+    file in the folder, fsynced, then renamed into place, so a crash never leaves a torn blob under its key.
+``s3://bucket/prefix``
+    any S3-compatible bucket (AWS, MinIO, Ceph...), through boto3 (``pip install 'runyard[s3]'``), configured
+    the standard way: ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``,
+    profiles. Objects are ``prefix/ab/cd/abcdef…``; an S3 PUT is atomic by itself.
+
+:func:`open_blobs` turns a location URL into a store; :func:`blob_url` normalises a location (a relative path
+becomes an absolute ``file://`` URL) so that two spellings of one place compare equal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from runyard.errors import StoreError
+from runyard.store.blob_refs import check_key
+
+__all__ = [
+    "SCHEMES",
+    "BlobError",
+    "BlobNotFoundError",
+    "BlobStore",
+    "FolderBlobs",
+    "S3Blobs",
+    "blob_key",
+    "blob_url",
+    "check_key",
+    "open_blobs",
+]
+
+SCHEMES = ("file://", "s3://")
+"""The blob locations runyard understands (a plain path means ``file://``)."""
+
+_CHUNK = 1024 * 1024
+
+
+class BlobError(StoreError):
+    """The blob store cannot be reached or written (a folder missing on this machine, a bucket refusing)."""
+
+
+class BlobNotFoundError(BlobError):
+    """No blob has this key in the store."""
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes. Every method may raise :class:`BlobError`."""
+
+    url: str
+    """The store's location, normalised (see :func:`blob_url`)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (once: the same content is not written twice); returns its key."""
+        ...
+
+    def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store the concatenation of ``chunks`` without holding it in memory; returns ``(key, size)``."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The content stored under ``key``; :class:`BlobNotFoundError` when there is none."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove the blob stored under ``key``; returns whether there was one."""
+        ...
+
+
+def blob_key(data: bytes) -> str:
+    """The key of ``data``: its SHA-256 in lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def blob_url(location: str) -> str:
+    """``location`` normalised: ``file:///abs/path`` for a folder (given as a path or URL), ``s3://bucket/prefix``.
+
+    Raises :class:`~runyard.errors.StoreError` for an unsupported scheme.
+    """
+    if not isinstance(location, str) or not location.strip():
+        raise StoreError(f"a blob location is a folder path or a URL ({', '.join(SCHEMES)}), not {location!r}")
+    location = location.strip()
+    if "://" not in location:
+        return Path(location).expanduser().resolve().as_uri()
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(f"blob location {location!r}: a file:// URL names a local folder (file:///abs/path)")
+        return Path(unquote(parts.path)).resolve().as_uri()
+    if scheme == "s3":
+        if not parts.netloc:
+            raise StoreError(f"blob location {location!r} names no bucket: use s3://bucket or s3://bucket/prefix")
+        prefix = parts.path.strip("/")
+        return f"s3://{parts.netloc}" + (f"/{prefix}" if prefix else "")
+    raise StoreError(
+        f"unsupported blob location {location!r}: use a folder (a path or file:///abs/path) or an S3-compatible "
+        "bucket (s3://bucket/prefix)"
+    )
+
+
+def open_blobs(location: str, *, create: bool = False) -> BlobStore:
+    """The blob store at ``location`` (see :func:`blob_url`).
+
+    With ``create``, a missing folder is created; without, a folder that is not there is only reported when
+    the store is used (it may be another machine's, recorded by the process that set the location up).
+    """
+    url = blob_url(location)
+    if url.startswith("s3://"):
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        return S3Blobs(bucket, prefix)
+    return FolderBlobs(Path(unquote(urlsplit(url).path)), create=create)
+
+
+def _fan_out(key: str) -> str:
+    return f"{key[:2]}/{key[2:4]}/{key}"
+
+
+class FolderBlobs:
+    """Blobs in a folder: ``root/ab/cd/abcdef…``, each written atomically (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        self.root = root
+        self.url = root.as_uri()
+        if create:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BlobError(f"cannot create the blob folder {root}: {exc}") from exc
+
+    def path(self, key: str) -> Path:
+        """Where the blob of ``key`` lives (whether or not it exists)."""
+        return self.root / _fan_out(check_key(key))
+
+    def put(self, data: bytes) -> str:
+        key = blob_key(data)
+        if self.exists(key):
+            return key
+        with self._temp() as (fh, tmp):
+            fh.write(data)
+            self._commit(fh, tmp, key)
+        return key
+
+    def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
+        with self._temp() as (fh, tmp):
+            for chunk in chunks:
+                digest.update(chunk)
+                fh.write(chunk)
+                size += len(chunk)
+            key = digest.hexdigest()
+            if not self.exists(key):
+                self._commit(fh, tmp, key)
+        return key, size
+
+    def get(self, key: str) -> bytes:
+        path = self.path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            if not self.root.is_dir():
+                raise BlobError(f"the blob folder {self.root} does not exist on this machine") from None
+            raise BlobNotFoundError(f"no blob {key} in {self.url}") from None
+        except OSError as exc:
+            raise BlobError(f"cannot read blob {key} from {self.root}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> bool:
+        try:
+            self.path(key).unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise BlobError(f"cannot delete blob {key} from {self.root}: {exc}") from exc
+        return True
+
+    @contextlib.contextmanager
+    def _temp(self) -> Iterator[tuple[IO[bytes], Path]]:
+        """An open temporary file in the blob folder (same filesystem: the final rename is atomic), removed
+        afterwards unless it was renamed into place."""
+        if not self.root.is_dir():
+            raise BlobError(
+                f"the blob folder {self.root} does not exist on this machine: mount it there, or create it if this "
+                "is a new blob store"
+            )
+        try:
+            fd, name = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
+        except OSError as exc:
+            raise BlobError(f"cannot write to the blob folder {self.root}: {exc}") from exc
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh, tmp
+        except OSError as exc:
+            raise BlobError(f"cannot write a blob to {self.root}: {exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _commit(self, fh: IO[bytes], tmp: Path, key: str) -> None:
+        """Make the temp file's content durable, then rename it to its key (atomic on POSIX)."""
+        fh.flush()
+        os.fsync(fh.fileno())
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is durable only once the folder's entry is on disk.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class S3Blobs:
+    """Blobs in an S3-compatible bucket: ``s3://bucket/prefix/ab/cd/abcdef…`` (boto3, imported when opened)."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        if client is None:
+            try:
+                import boto3
+            except ImportError:
+                raise StoreError(f"the blob store {self.url} needs boto3: pip install 'runyard[s3]'") from None
+            # boto3 reads AWS_ENDPOINT_URL (MinIO, Ceph...), credentials and the region from the environment.
+            client = boto3.client("s3")
+        self._client = client
+
+    def object_name(self, key: str) -> str:
+        """The object name of the blob of ``key`` in the bucket."""
+        name = _fan_out(check_key(key))
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def put(self, data: bytes) -> str:
+        key = blob_key(data)
+        if not self.exists(key):
+            try:
+                self._client.put_object(Bucket=self.bucket, Key=self.object_name(key), Body=data)
+            except Exception as exc:
+                raise self._error("write", key, exc) from exc
+        return key
+
+    def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        # The key is the content's hash, known only at the end: spool (memory, then a temp file), then upload.
+        digest, size = hashlib.sha256(), 0
+        with tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK) as spool:
+            for chunk in chunks:
+                digest.update(chunk)
+                spool.write(chunk)
+                size += len(chunk)
+            key = digest.hexdigest()
+            if not self.exists(key):
+                spool.seek(0)
+                try:
+                    # Multipart for large content; each part retried by boto3.
+                    self._client.upload_fileobj(spool, self.bucket, self.object_name(key))
+                except Exception as exc:
+                    raise self._error("write", key, exc) from exc
+        return key, size
+
+    def get(self, key: str) -> bytes:
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=self.object_name(key))
+            return bytes(answer["Body"].read())
+        except Exception as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                raise BlobNotFoundError(f"no blob {key} in {self.url}") from None
+            raise self._error("read", key, exc) from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self.object_name(key))
+        except Exception as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise self._error("check", key, exc) from exc
+        return True
+
+    def delete(self, key: str) -> bool:
+        if not self.exists(key):
+            return False
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
+        except Exception as exc:
+            raise self._error("delete", key, exc) from exc
+        return True
+
+    def _error(self, action: str, key: str, exc: Exception) -> BlobError:
+        return BlobError(f"cannot {action} blob {key} in {self.url}: {exc}")
+
+
+def _s3_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return None if code is None else str(code)
+    return None
