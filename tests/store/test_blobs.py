@@ -302,6 +302,22 @@ def test_a_blob_folder_missing_here_is_a_clear_error(store_url: str, tmp_path: P
         assert store.file_content("e", "p", "r1", "config.yaml") is not None  # the rest of the run still reads
 
 
+def test_a_writer_that_cannot_reach_the_blob_folder_keeps_files_inline(store_url: str, tmp_path: Path) -> None:
+    # A training machine ingesting into the shared store while the server's blob folder is not mounted there.
+    folder = tmp_path / "blobs"
+    with Store.open(store_url, blobs=str(folder)) as store:
+        _log_run(store, "r1", {"a.txt": b"A"})
+    folder.rename(tmp_path / "elsewhere")
+    with Store.open(store_url) as store:
+        with pytest.warns(RuntimeWarning, match="kept in the database"):
+            _log_run(store, "r2", {"requirements.txt": b"numpy==2\n"})
+        assert store.file_content("e", "p", "r2", "requirements.txt") == b"numpy==2\n"
+        assert _blob_column(store, "r2", "requirements.txt") == (b"numpy==2\n", None, 9)
+    (tmp_path / "elsewhere").rename(folder)
+    with Store.open(store_url) as store:
+        assert store.file_content("e", "p", "r1", "a.txt") == b"A"  # the blob one still reads where mounted
+
+
 def test_migration_keeps_inline_files(store_url: str, tmp_path: Path) -> None:
     from alembic import command
     from alembic.config import Config

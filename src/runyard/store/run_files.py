@@ -27,6 +27,7 @@ at most an unreferenced blob, never a row without its blob. A file record may al
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,10 +68,12 @@ DERIVED_FILES = (CONFIG_YAML, OUTPUT_LOG, METADATA_JSON, SUMMARY_JSON)
 def blob_records(records: Sequence[Record], blobs: BlobStore | None) -> Sequence[Record]:
     """``records`` with every file record's content put in ``blobs`` and the record naming its blob instead.
 
-    Call it before the batch's transaction. File records already naming a blob are checked: the blob must be
-    in ``blobs``. Without a blob store, records are returned as they are, and one naming a blob is refused.
-    Bodies not shaped as a file record are left for :func:`file_of` to report. Raises
-    :class:`~runyard.errors.StoreError` (a :class:`~runyard.store.blobs.BlobError` when the blob store fails).
+    Call it before the batch's transaction. A blob store that cannot be written from here (a folder not
+    mounted on this machine) leaves the content inline, with one warning. File records already naming a blob
+    are checked: the blob must be in ``blobs``. Without a blob store, records are returned as they are, and
+    one naming a blob is refused. Bodies not shaped as a file record are left for :func:`file_of` to report.
+    Raises :class:`~runyard.errors.StoreError` (a :class:`~runyard.store.blobs.BlobError` when a named blob
+    cannot be checked).
     """
     out: list[Record] | None = None
     for i, record in enumerate(records):
@@ -95,10 +98,31 @@ def blob_records(records: Sequence[Record], blobs: BlobStore | None) -> Sequence
         if blobs is None or not isinstance(content, (bytes, bytearray, memoryview, str)):
             continue
         data = content.encode() if isinstance(content, str) else bytes(content)
+        try:
+            key = blobs.put(data)
+        except BlobError as exc:
+            # A training machine writing to a shared store may not reach the server's blob folder: the file
+            # stays inline (reads take both), rather than the run's batches failing until someone notices.
+            _warn_inline(blobs.url, exc)
+            continue
         if out is None:
             out = list(records)
-        out[i] = [record[0], KIND_FILE, {"name": body.get("name"), "blob": blobs.put(data), "size": len(data)}]
+        out[i] = [record[0], KIND_FILE, {"name": body.get("name"), "blob": key, "size": len(data)}]
     return records if out is None else out
+
+
+_warned_inline: set[str] = set()
+
+
+def _warn_inline(location: str, exc: BlobError) -> None:
+    if location not in _warned_inline:
+        _warned_inline.add(location)
+        warnings.warn(
+            f"runyard: cannot write run files to the store's blob location {location} from here ({exc}); they are "
+            "kept in the database instead, where every reader finds them too",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def list_files(conn: Connection, run_pk: int) -> list[FileInfo]:
