@@ -137,6 +137,21 @@ def test_uploads_past_the_database_limit_are_streamed_to_blobs(blob_server: tupl
     assert (folder / key[:2] / key[2:4] / key).stat().st_size == count * len(chunk)
     assert [f.size for f in store.files(ENTITY, PROJECT, "r2") if f.name == "huge.bin"] == [count * len(chunk)]
 
+    # Downloaded back streamed, with its length announced; checked chunk by chunk.
+    rest = f"{url}/api/v1/runs/{ENTITY}/{PROJECT}/r2/files/huge.bin"
+    back = hashlib.sha256()
+    with httpx.stream("GET", rest, timeout=120) as got:
+        assert got.status_code == 200 and got.headers["content-length"] == str(count * len(chunk))
+        for part in got.iter_bytes():
+            back.update(part)
+    assert back.hexdigest() == key
+
+    # A blob gone from the folder is an error answer before any byte, never a 200 cut short.
+    (folder / key[:2] / key[2:4] / key).unlink()
+    gone = httpx.get(rest, timeout=30)
+    assert gone.status_code >= 400
+    assert "huge.bin" in gone.json()["error"]["message"]
+
 
 # -- runyard server --blobs, a real process ---------------------------------------------------------------------
 

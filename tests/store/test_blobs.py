@@ -38,10 +38,16 @@ def test_folder_put_get_exists_delete(tmp_path: Path) -> None:
     assert key == hashlib.sha256(b"hello").hexdigest() == blob_key(b"hello")
     assert blobs.path(key) == tmp_path / "blobs" / key[:2] / key[2:4] / key
     assert blobs.get(key) == b"hello" and blobs.exists(key)
+    big = uuid.uuid4().bytes * 200_000  # 3.2 MB: several chunks
+    size, chunks = blobs.stream(blobs.put(big))
+    parts = list(chunks)
+    assert size == len(big) and len(parts) == 4 and b"".join(parts) == big
     assert blobs.delete(key) is True
     assert not blobs.exists(key) and blobs.delete(key) is False
     with pytest.raises(BlobNotFoundError, match=key):
         blobs.get(key)
+    with pytest.raises(BlobNotFoundError, match=key):
+        blobs.stream(key)  # before any chunk is asked for
     with pytest.raises(ValueError, match="not a blob key"):
         blobs.get("../../etc/passwd")
 
@@ -159,9 +165,14 @@ def test_s3_put_get_exists_delete(s3_bucket: str) -> None:
     big = uuid.uuid4().bytes * 700_000  # 11 MB: spooled to disk, uploaded in parts
     big_key, size = blobs.put_stream(big[i : i + (1 << 20)] for i in range(0, len(big), 1 << 20))
     assert size == len(big) and big_key == blob_key(big) and blobs.get(big_key) == big
+    streamed_size, chunks = blobs.stream(big_key)
+    parts = list(chunks)
+    assert streamed_size == len(big) and len(parts) > 1 and b"".join(parts) == big
     assert blobs.delete(key) is True and blobs.delete(key) is False
     with pytest.raises(BlobNotFoundError):
         blobs.get(key)
+    with pytest.raises(BlobNotFoundError):
+        blobs.stream(key)
 
 
 def test_s3_unreachable_bucket_is_a_blob_error(s3_bucket: str) -> None:

@@ -74,6 +74,13 @@ class BlobStore(Protocol):
         """The content stored under ``key``; :class:`BlobNotFoundError` when there is none."""
         ...
 
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        """The size of the blob under ``key`` and its content in chunks, read as they are iterated.
+
+        The blob is opened before this returns, so a missing blob raises here, not halfway through a response.
+        """
+        ...
+
     def exists(self, key: str) -> bool:
         """Whether a blob is stored under ``key``."""
         ...
@@ -170,9 +177,19 @@ class FolderBlobs:
         return key, size
 
     def get(self, key: str) -> bytes:
-        path = self.path(key)
+        with self._open(key) as fh:
+            try:
+                return fh.read()
+            except OSError as exc:
+                raise BlobError(f"cannot read blob {key} from {self.root}: {exc}") from exc
+
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        fh = self._open(key)
+        return os.fstat(fh.fileno()).st_size, _read_chunks(fh)
+
+    def _open(self, key: str) -> IO[bytes]:
         try:
-            return path.read_bytes()
+            return open(self.path(key), "rb")
         except FileNotFoundError:
             if not self.root.is_dir():
                 raise BlobError(f"the blob folder {self.root} does not exist on this machine") from None
@@ -223,6 +240,12 @@ class FolderBlobs:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         _fsync_dir(final.parent)
+
+
+def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -288,13 +311,33 @@ class S3Blobs:
         return key, size
 
     def get(self, key: str) -> bytes:
+        body = self._get_object(key)["Body"]
         try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=self.object_name(key))
-            return bytes(answer["Body"].read())
+            return bytes(body.read())
+        except Exception as exc:
+            raise self._error("read", key, exc) from exc
+        finally:
+            body.close()
+
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        answer = self._get_object(key)
+        return int(answer["ContentLength"]), self._chunks(key, answer["Body"])
+
+    def _get_object(self, key: str) -> Any:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=self.object_name(key))
         except Exception as exc:
             if _s3_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 raise BlobNotFoundError(f"no blob {key} in {self.url}") from None
             raise self._error("read", key, exc) from exc
+
+    def _chunks(self, key: str, body: Any) -> Iterator[bytes]:
+        try:
+            yield from body.iter_chunks(_CHUNK)
+        except Exception as exc:
+            raise self._error("read", key, exc) from exc
+        finally:
+            body.close()
 
     def exists(self, key: str) -> bool:
         try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ __all__ = [
     "list_files",
     "metadata_json",
     "read_content",
+    "stream_content",
     "summary_json",
 ]
 
@@ -181,24 +182,53 @@ def read_content(content: bytes | BlobRef | None, blobs: BlobStore | None, where
     """
     if not isinstance(content, BlobRef):
         return content
+    store = _blobs_for(content, blobs, where)
+    try:
+        data = store.get(content.key)
+    except BlobError as exc:
+        raise _unreadable(where, store, exc) from exc
+    _check_size(where, content, store, len(data))
+    return data
+
+
+def stream_content(
+    content: bytes | BlobRef | None, blobs: BlobStore | None, where: str
+) -> tuple[int, Iterator[bytes]] | None:
+    """As :func:`read_content`, but the size and the content in chunks: a blob is read as the chunks are
+    iterated (a download never holds a large file in memory). Errors are raised before the first chunk."""
+    if not isinstance(content, BlobRef):
+        return None if content is None else (len(content), iter((content,)))
+    store = _blobs_for(content, blobs, where)
+    try:
+        size, chunks = store.stream(content.key)
+    except BlobError as exc:
+        raise _unreadable(where, store, exc) from exc
+    _check_size(where, content, store, size)
+    return size, chunks
+
+
+def _blobs_for(content: BlobRef, blobs: BlobStore | None, where: str) -> BlobStore:
     if blobs is None:
         raise StoreError(
             f"{where} is held in a blob store, but this store records no blob location: open it with blobs= "
             "(runyard server --blobs URL) naming the folder or bucket its blobs were written to"
         )
-    try:
-        data = blobs.get(content.key)
-    except BlobError as exc:
+    return blobs
+
+
+def _unreadable(where: str, blobs: BlobStore, exc: BlobError) -> StoreError:
+    return StoreError(
+        f"{where} is held in the blob store at {blobs.url}, which cannot be read here ({exc}). Make that "
+        "location reachable from this machine: mount the folder at that path, or for a bucket set "
+        "AWS_ENDPOINT_URL and credentials as the server has them."
+    )
+
+
+def _check_size(where: str, content: BlobRef, blobs: BlobStore, size: int) -> None:
+    if size != content.size:
         raise StoreError(
-            f"{where} is held in the blob store at {blobs.url}, which cannot be read here ({exc}). Make that "
-            "location reachable from this machine: mount the folder at that path, or for a bucket set "
-            "AWS_ENDPOINT_URL and credentials as the server has them."
-        ) from exc
-    if len(data) != content.size:
-        raise StoreError(
-            f"{where}: blob {content.key} in {blobs.url} holds {len(data)} bytes, not the {content.size} recorded"
+            f"{where}: blob {content.key} in {blobs.url} holds {size} bytes, not the {content.size} recorded"
         )
-    return data
 
 
 def config_yaml(config: Mapping[str, Any]) -> bytes:

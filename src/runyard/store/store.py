@@ -350,6 +350,17 @@ class Store:
         # A file in the blob store is read after the connection is released (it may be large, or far away).
         return run_files.read_content(content, self.blobs, f"file {name!r} of run {entity}/{project}/{run_id}")
 
+    def file_stream(self, entity: str, project: str, run_id: str, name: str) -> tuple[int, Iterator[bytes]] | None:
+        """As :meth:`file_content`, but the size and the content in chunks, read as they are iterated (a file in
+        the blob store is never held in memory whole); None when the run has no such file.
+
+        A blob that cannot be read raises :class:`~runyard.errors.StoreError` here, before the first chunk.
+        """
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            content = None if pk is None else run_files.file_content(conn, pk, name)
+        return run_files.stream_content(content, self.blobs, f"file {name!r} of run {entity}/{project}/{run_id}")
+
     def update_run(
         self,
         entity: str,

@@ -6,7 +6,7 @@ import mimetypes
 from typing import Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.server.deps import CurrentUser, StoreDep
@@ -126,10 +126,13 @@ def files(entity: str, project: str, run_id: str, store: StoreDep, user: Current
 def file_content(entity: str, project: str, run_id: str, name: str, store: StoreDep, user: CurrentUser) -> Response:
     """One file's bytes."""
     _run(store, entity, project, run_id)
-    content = store.file_content(entity, project, run_id, name)
-    if content is None:
+    found = store.file_stream(entity, project, run_id, name)
+    if found is None:
         raise ApiError(404, f"run {entity}/{project}/{run_id} has no file {name!r}; GET .../files lists them")
-    return Response(content, media_type=_media_type(name), headers=_FILE_HEADERS)
+    size, chunks = found
+    # Streamed: a file in the blob store may be gigabytes, and is read chunk by chunk as it is sent.
+    headers = {**_FILE_HEADERS, "Content-Length": str(size)}
+    return StreamingResponse(chunks, media_type=_media_type(name), headers=headers)
 
 
 # A run's file is whatever the training script saved: never let the browser run it as a page of this site.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
@@ -34,8 +34,8 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 MAX_BLOB_FILE_BYTES = 8 * 1024 * 1024 * 1024
 """The largest run file a client may upload to a store with blobs (``runyard server --blobs``): the upload is
-spooled to a temporary file, then written to the blob store, never held whole in memory or in the database.
-Downloads are read whole into memory, so this stays well below a server's memory."""
+spooled to a temporary file, then written to the blob store, never held whole in memory or in the database
+(downloads are streamed too). The bound is the temporary space an upload takes while its hash is computed."""
 
 _SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -192,10 +192,12 @@ async def download(token: str, request: Request) -> Response:
     ref = hub.signer.check(token, "get")
     if ref is None:
         raise ApiError(403, "this download URL is invalid or has expired")
-    content = await run_in_threadpool(hub.sessions.store.file_content, ref.entity, ref.project, ref.run_id, ref.name)
-    if content is None:
+    found = await run_in_threadpool(hub.sessions.store.file_stream, ref.entity, ref.project, ref.run_id, ref.name)
+    if found is None:
         raise ApiError(404, f"no file {ref.name!r} in run {ref.entity}/{ref.project}/{ref.run_id}")
-    return Response(content, media_type="application/octet-stream")
+    size, chunks = found
+    # Streamed (chunks are read in a worker thread as they are sent): a blob may be gigabytes.
+    return StreamingResponse(chunks, media_type="application/octet-stream", headers={"Content-Length": str(size)})
 
 
 async def _caller(request: Request, hub: Hub) -> Caller | Response:
