@@ -90,6 +90,29 @@ def test_import_runyard_stays_light() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_the_sdk_loads_on_first_use_of_its_names() -> None:
+    # The ingester process imports the package too; it must not pay for the SDK. A script sees no difference.
+    code = (
+        "import sys, runyard\n"
+        "assert not [m for m in sys.modules if m.startswith('runyard.sdk')], 'sdk loaded on import'\n"
+        "assert {'init', 'log', 'finish', 'config', 'summary', 'Settings', 'Api'} <= set(dir(runyard))\n"
+        "assert runyard.run is None and repr(runyard.config).startswith('<runyard.config')\n"
+        "from runyard import init, log, finish, Settings, Run, Metric, define_metric, login, watch, unwatch\n"
+        "assert runyard.init is init and 'runyard.sdk.init' in sys.modules\n"
+        "ns = {}\n"
+        "exec('from runyard import *', ns)\n"
+        "assert set(runyard.__all__) <= set(ns), set(runyard.__all__) - set(ns)\n"
+        "try:\n"
+        "    runyard.nope\n"
+        "except AttributeError as exc:\n"
+        "    assert 'nope' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('runyard.nope exists')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_every_setting_is_documented() -> None:
     doc = (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8")
     missing = [f.name for f in dataclasses.fields(Settings) if f.name != "extra" and f"`{f.name}`" not in doc]

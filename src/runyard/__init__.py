@@ -109,6 +109,11 @@ def _pre_init(name: str) -> Any:
 _PRE_INIT: dict[str, Any] = {}
 
 
+def __dir__() -> list[str]:
+    # Tab completion (IPython, notebooks) lists the SDK's names before they are first used.
+    return sorted({*globals(), *_LAZY, "config", "run", "summary"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
