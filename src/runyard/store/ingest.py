@@ -297,18 +297,19 @@ def _locked_run(sql: Sql, run_pk: int) -> dict[str, Any]:
     return run
 
 
+def _bind(sql: Sql, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Per column: its placeholder, and its parameter (JSON columns as their text)."""
+    placeholders = {name: json_param(sql, name) if name in _JSON_COLUMNS else f":{name}" for name in values}
+    params = {name: dump_json(value) if name in _JSON_COLUMNS else value for name, value in values.items()}
+    return placeholders, params
+
+
 def _update_run(sql: Sql, run_pk: int, changes: dict[str, Any]) -> None:
-    sets: list[str] = []
-    params: dict[str, Any] = {"id": run_pk}
-    for name, value in changes.items():
-        if name in _JSON_COLUMNS:
-            sets.append(f'"{name}" = {json_param(sql, name)}')
-            params[name] = dump_json(value)
-        else:
-            sets.append(f'"{name}" = :{name}')
-            params[name] = value
-    if sets:
-        sql.run(f"UPDATE runs SET {', '.join(sets)} WHERE id = :id", params)
+    if not changes:
+        return
+    placeholders, params = _bind(sql, changes)
+    sets = ", ".join(f'"{name}" = {placeholder}' for name, placeholder in placeholders.items())
+    sql.run(f"UPDATE runs SET {sets} WHERE id = :id", {**params, "id": run_pk})
 
 
 class _Rows:
@@ -422,11 +423,10 @@ def _get_or_create(sql: Sql, table: str, keys: dict[str, Any], defaults: dict[st
     found = scalar(sql, select, keys)
     if found is not None:
         return int(found)
-    values = {**keys, **defaults}
-    params = {name: dump_json(value) if name in _JSON_COLUMNS else value for name, value in values.items()}
-    placeholders = ", ".join(json_param(sql, name) if name in _JSON_COLUMNS else f":{name}" for name in values)
-    columns = ", ".join(f'"{name}"' for name in values)
+    placeholders, params = _bind(sql, {**keys, **defaults})
+    columns = ", ".join(f'"{name}"' for name in placeholders)
     conflict = ", ".join(f'"{name}"' for name in keys)
     # Another writer may create the same row between our SELECT and INSERT (PostgreSQL): let it win quietly.
-    sql.run(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO NOTHING", params)
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(placeholders.values())})"
+    sql.run(f"{insert} ON CONFLICT ({conflict}) DO NOTHING", params)
     return int(scalar(sql, select, keys))

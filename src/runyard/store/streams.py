@@ -19,33 +19,18 @@ from sqlalchemy.engine import Connection
 
 from runyard.store.models import ConsoleLine, SystemSample
 from runyard.store.schema import console_lines, system_samples
-from runyard.store.stream_writes import (
-    ConsoleRow,
-    SystemRow,
-    append_console,
-    console_rows,
-    insert_system_rows,
-    system_row,
-    text_safe,
-)
 
 __all__ = [
-    "ConsoleRow",
-    "SystemRow",
-    "append_console",
     "console_count",
     "console_lines_of",
-    "console_rows",
     "console_size",
     "console_texts",
-    "insert_system_rows",
     "search_console",
     "system_history",
     "system_keys",
-    "system_row",
     "system_samples_of",
-    "text_safe",
 ]
+
 _READ_CHUNK = 5000  # console lines per query when a whole run's output is read
 
 
