@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runyard.settings import ResolvedSettings, Settings
+from runyard.settings import ResolvedSettings, Settings, server_key_folder
 
 
 def _settings(args: argparse.Namespace) -> ResolvedSettings:
@@ -19,16 +19,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from runyard.store import Store
 
     settings = _settings(args)
-    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
     paths = [Path(p) for p in args.paths] or [settings.runs_dir]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        print(f"runyard sync: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        # Checked before the store is opened: a sync in the wrong folder must not leave an empty store behind.
+        hint = "" if args.paths else " (run it in the folder that holds runyard/, or pass --dir or run log paths)"
+        print(f"runyard sync: no such file or folder: {', '.join(missing)}{hint}", file=sys.stderr)
         return 2
+    logs = list(find_run_logs(paths))
+    if not logs:
+        print(f"runyard sync: no run logs (*.rylog) in {', '.join(map(str, paths))}: nothing to ingest")
+        return 0
+    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
     failed = 0
     total = 0
     try:
-        for path in find_run_logs(paths):
+        for path in logs:
             result = replay(path, store, force=args.force)
             total += 1
             if result.error:
@@ -46,49 +52,92 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runyard.demo import PROJECT, demo_entity
     from runyard.demo import main as demo_main
 
-    code = demo_main(root_dir=args.dir, steps=args.steps)
-    if code != 0 or args.no_ui:
-        return code
-    from runyard.server.serve import serve
+    sock = None
+    if not args.no_ui:
+        from runyard.server.serve import bind_or_say
 
-    settings = _settings(args)
-    print("\nThe web app shows the runs at the address below.", flush=True)
-    return serve(
-        settings.store_url,
-        host=args.host,
-        port=args.port,
-        crash_timeout=settings.crash_timeout,
-        path=f"{demo_entity()}/{PROJECT}",
-    )
+        # The port first: a taken one is said before any run is logged (and before a retry logs 4 more).
+        sock = bind_or_say(args.host, args.port)
+        if sock is None:
+            return 1
+    try:
+        code = demo_main(dir=args.dir, steps=args.steps, store_url=args.store_url)
+        if code != 0 or sock is None:
+            return code
+        from runyard.server.serve import serve
+
+        settings = _settings(args)
+        print("\nThe web app shows the runs at the address below.", flush=True)
+        return serve(
+            settings.store_url,
+            host=args.host,
+            port=args.port,
+            crash_timeout=settings.crash_timeout,
+            path=f"{demo_entity()}/{PROJECT}",
+            sock=sock,
+            public_url=args.url,
+        )
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
     settings = _settings(args)
+    if settings.no_local_data() and not args.create:
+        print(
+            f"runyard ui: {settings.no_local_data_message('--dir')} To start a new, empty store here (for wandb "
+            "clients to log into), pass --create.",
+            file=sys.stderr,
+        )
+        return 2
     return serve(
         settings.store_url,
         host=args.host,
         port=args.port,
         crash_timeout=settings.crash_timeout,
-        key_folder=settings.root_dir,
+        key_folder=settings.data_dir,
         blobs=args.blobs,
+        public_url=args.url,
     )
 
 
 def cmd_server(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
-    settings = Settings(store_url=args.db).resolved()
+    settings = Settings(root_dir=args.dir, store_url=args.db).resolved()
     return serve(
         args.db,
         host=args.host,
         port=args.port,
         crash_timeout=settings.crash_timeout,
-        key_folder=settings.root_dir,
+        key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
+        public_url=args.url,
     )
 
+
+def _server_key_folder(given_dir: str | None, settings: ResolvedSettings) -> Path:
+    """Where ``runyard server`` keeps the API key it prints: the data folder of ``--dir``; else beside a SQLite
+    store's file; else (PostgreSQL) the user's runyard configuration folder, one file per database, never the
+    current folder."""
+    if given_dir is not None:
+        return settings.data_dir
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.store_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).absolute().parent
+    return server_key_folder(url.render_as_string(hide_password=True))
+
+
+_DIR_HELP = (
+    "the folder that holds runyard's data folder runyard/, as init(dir=...) takes it (default: $RUNYARD_DIR, "
+    "else the current folder)"
+)
+_URL_HELP = "the address users reach this server at, if not the one it listens on (behind a proxy); run links name it"
 
 _BLOBS_HELP = (
     "where run files are stored: a folder (a path or file:///abs/path) or an S3-compatible bucket "
@@ -104,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dir", default=None, help="runyard data folder (default ./runyard or $RUNYARD_DIR)")
-        p.add_argument("--store-url", default=None, help="store URL (default: the SQLite file in --dir)")
+        p.add_argument("--dir", default=None, help=_DIR_HELP)
+        p.add_argument("--store-url", default=None, help="store URL (default: runyard/runyard.db in --dir)")
 
     p_sync = sub.add_parser("sync", help="ingest run logs (offline runs, or runs whose process died)")
     p_sync.add_argument("paths", nargs="*", help="run log files, run folders or a runyard folder")
@@ -118,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--no-ui", action="store_true", help="only log the runs; do not serve the web app afterwards")
     p_demo.add_argument("--host", default="127.0.0.1", help="address the web app listens on (default 127.0.0.1)")
     p_demo.add_argument("--port", type=int, default=8080, help="port the web app listens on (default 8080)")
+    p_demo.add_argument("--url", default=None, help=_URL_HELP)
     common(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
@@ -125,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_ui.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_ui.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    p_ui.add_argument("--url", default=None, help=_URL_HELP)
+    p_ui.add_argument(
+        "--create", action="store_true", help="start a new, empty store when --dir holds no runyard data yet"
+    )
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
@@ -133,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    p_server.add_argument("--url", default=None, help=_URL_HELP)
+    p_server.add_argument(
+        "--dir",
+        default=None,
+        help="keep the API key for wandb clients in DIR/runyard/api-key (default: beside a SQLite store's file; "
+        "for PostgreSQL, the user's runyard configuration folder)",
+    )
     p_server.set_defaults(func=cmd_server)
     return parser
 

@@ -7,12 +7,20 @@
     │   ├── ConfigError        a config key was changed without ``allow_val_change``
     │   ├── FilterError        a run filter or sort order is malformed (``Api().runs(filters=...)``)
     │   ├── ConflictError      the object is not in a state that allows the change (stopping a finished run)
-    │   └── TooLargeError      a value is over the size the store keeps (a saved workspace over 1 MiB)
-    ├── ResumeError            ``init(resume=...)`` could not be honoured
+    │   ├── TooLargeError      a value is over the size the store keeps (a saved workspace over 1 MiB)
+    │   ├── ResumeError        ``init(resume=...)`` could not be honoured
+    │   └── UnsupportedError   a W&B feature runyard does not provide (``init(fork_from=...)``, ``require("x")``)
     ├── RunLogError            a run log is unreadable beyond a torn last record
-    └── StoreError             the store could not be opened or written
-        ├── IngestGapError     records arrived out of sequence for a session
-        └── NotFoundError      the run (or other object) asked for does not exist
+    └── CommError              the store (W&B: the server) could not be reached or answered with an error
+        ├── AuthenticationError  an API key was refused
+        └── StoreError         the store could not be opened or written
+            ├── IngestGapError the records arrived out of sequence for a session
+            └── NotFoundError  the run (or other object) asked for does not exist
+
+The names are W&B's where W&B has one (``wandb.errors.CommError``, ``UsageError``, ``UnsupportedError``,
+``AuthenticationError``), so ``except wandb.errors.CommError`` written for W&B catches what runyard raises in
+the same situation: W&B's ``Api().run(path)`` for a missing run raises ``CommError``, runyard's raises
+``NotFoundError``, a ``CommError``.
 
 Background I/O never raises into the training loop: it retries, counts, warns once and reports at ``finish()``.
 """
@@ -21,7 +29,15 @@ from __future__ import annotations
 
 
 class Error(Exception):
-    """Base class of every error runyard raises on purpose."""
+    """Base class of every error runyard raises on purpose.
+
+    Attributes:
+        message: the error's message (W&B's ``Error.message``).
+    """
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class UsageError(Error):
@@ -51,11 +67,32 @@ class ResumeError(UsageError):
     """``init(resume=...)`` could not be honoured (the run is missing, or exists when it must not)."""
 
 
+class UnsupportedError(UsageError):
+    """A W&B feature that runyard does not provide was asked for; the message says what to do instead."""
+
+
 class RunLogError(Error):
     """A run log file is damaged beyond a torn last record."""
 
 
-class StoreError(Error):
+class CommError(Error):
+    """The store could not be reached, or refused the request (W&B: an error talking to its server).
+
+    Args:
+        msg: what went wrong.
+        exc: the lower-level exception, if any (W&B's ``CommError.exc``).
+    """
+
+    def __init__(self, msg: str = "", exc: BaseException | None = None) -> None:
+        super().__init__(msg)
+        self.exc = exc
+
+
+class AuthenticationError(CommError):
+    """An API key was refused."""
+
+
+class StoreError(CommError):
     """The store could not be opened, migrated or written."""
 
 

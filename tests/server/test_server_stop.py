@@ -59,7 +59,7 @@ def _start(code: str, tmp_path: Path, store_url: str) -> subprocess.Popen[str]:
     script = tmp_path / "train.py"
     script.write_text(code)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
-    env.update({"RUNYARD_DIR": str(tmp_path / "runyard"), "RUNYARD_STORE_URL": store_url, "RUNYARD_SILENT": "1"})
+    env.update({"RUNYARD_DIR": str(tmp_path), "RUNYARD_STORE_URL": store_url, "RUNYARD_SILENT": "1"})
     return subprocess.Popen(
         [sys.executable, str(script), store_url],
         cwd=tmp_path,

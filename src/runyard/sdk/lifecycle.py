@@ -21,6 +21,7 @@ from runyard.errors import UsageError
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
+    from runyard.settings import Settings
 
 _FINISH_TIMEOUT = 120.0
 _OBSERVER_START_WAIT = 5.0
@@ -32,6 +33,7 @@ _exception_exit: tuple[int, str] | None = None
 _orig_excepthook: Any = None
 _orig_exit: Any = None
 _runs: weakref.WeakSet[Run] = weakref.WeakSet()
+_default_settings: Settings | None = None
 
 
 def active_run() -> Run | None:
@@ -45,6 +47,27 @@ def active_run() -> Run | None:
 def set_active(run: Run | None) -> None:
     global _active
     _active = run
+
+
+def default_settings() -> Settings | None:
+    """The settings ``runyard.setup()`` gave, which every later ``init()`` starts from."""
+    return _default_settings
+
+
+def set_default_settings(settings: Settings | None) -> None:
+    global _default_settings
+    _default_settings = settings
+
+
+def finish_all(exit_code: int | None = None) -> None:
+    """Finish every unfinished run this process created (``runyard.teardown()``)."""
+    runs = set(_runs)
+    active = active_run()
+    if active is not None:
+        runs.add(active)
+    for run in sorted(runs, key=lambda r: r.start_time):
+        if not run._finished and run._pid == os.getpid() and not run._foreign:
+            finish_run(run, exit_code)
 
 
 def exit_for_exception(exc: BaseException | None) -> tuple[int, str]:
@@ -150,7 +173,7 @@ def _settle(run: Run, seq: int) -> None:
 
 
 def _resume_file(run: Run) -> Path:
-    return run._settings.root_dir / "resume.json"
+    return run._settings.data_dir / "resume.json"
 
 
 def write_resume_file(run: Run) -> None:

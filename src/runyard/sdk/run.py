@@ -12,8 +12,10 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from zlib import crc32 as _crc32
 
 import msgpack
@@ -22,6 +24,7 @@ from runyard import records as R
 from runyard.errors import UsageError
 from runyard.runlog import RunLogWriter
 from runyard.runlog.framing import HEADER
+from runyard.sdk.alerts import AlertLevel, check_alert
 from runyard.sdk.config import Config
 from runyard.sdk.metrics import Metric, build_metric, metric_for
 from runyard.sdk.summary import Summary
@@ -109,6 +112,7 @@ class Run:
         self._metadata_probe: MetadataProbe | None = None
         self._observers_started: threading.Event | None = None
         self._packer = msgpack.Packer(use_bin_type=True)
+        self._server_url: str | None = None
         self._metrics: dict[str, Metric] = {}
         for body in metrics or []:
             m = Metric(
@@ -366,9 +370,26 @@ class Run:
         return f"{self._entity}/{self._project}/{self._id}"
 
     @property
-    def url(self) -> str:
-        """Where ``runyard ui`` shows this run."""
-        return f"http://127.0.0.1:8080/{self._entity}/{self._project}/runs/{self._id}"
+    def url(self) -> str | None:
+        """The run's page on the server that serves its store, or None when there is none.
+
+        ``runyard ui`` and ``runyard server`` record their address in the store they serve (``--url`` names a
+        proxy's address instead); until one has served the store, runs have no URL. Offline and disabled runs
+        have none either, as in W&B. The first read asks the store (a SQLite store is read without SQLAlchemy).
+        """
+        if self._settings.mode != "online":
+            return None
+        if self._server_url is None:
+            from runyard.sinks import LocalSink
+
+            sink = LocalSink(self._settings.store_url, self._settings.crash_timeout)
+            try:
+                self._server_url = sink.server_url()  # kept once found: a server named later is asked again
+            finally:
+                sink.close()
+        if self._server_url is None:
+            return None
+        return f"{self._server_url}/{quote(self._entity)}/{quote(self._project)}/runs/{quote(self._id)}"
 
     @property
     def dir(self) -> str:
@@ -450,6 +471,21 @@ class Run:
 
     def unwatch(self, models: Any = None) -> None:
         """Accepted for wandb compatibility."""
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: str | AlertLevel | None = None,
+        wait_duration: int | float | timedelta | None = None,
+    ) -> None:
+        """Accepted for wandb compatibility; nothing is sent yet.
+
+        The arguments are checked as W&B checks them (``level`` an :class:`runyard.AlertLevel` or its name,
+        ``wait_duration`` seconds or a ``timedelta``); the first call warns that alerts are not supported, and the
+        run goes on.
+        """
+        check_alert(title, text, level, wait_duration)
 
     def mark_preempting(self) -> None:
         """Mark the run as about to be preempted (say, on a SLURM or spot-instance warning).

@@ -1,10 +1,15 @@
-"""The FastAPI application: REST API under ``/api/v1``, OpenAPI at ``/docs``, the web app everywhere else."""
+"""The FastAPI application: REST API under ``/api/v1``, OpenAPI at ``/docs``, the web app everywhere else.
+
+``/docs`` is Swagger UI served from the package (``fastapi-offline`` ships its files), never from a CDN: a
+self-hosted server often has no way out to the internet.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
@@ -14,7 +19,10 @@ from runyard.server.static_files import STATIC_DIR, install_web_app
 from runyard.server.wandb import wandb_router
 from runyard.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+DOCS_ASSETS = "/docs-assets"
+"""Where the Swagger UI files of ``/docs`` are served."""
 
 
 def create_app(store: Store, *, user: User | None = None, static_dir: Path | None = None) -> FastAPI:
@@ -27,13 +35,16 @@ def create_app(store: Store, *, user: User | None = None, static_dir: Path | Non
     """
     from runyard import __version__
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="runyard",
         version=__version__,
         description="Experiment tracking runs: projects, runs, history, console, system metrics, files.",
         docs_url="/docs",
         redoc_url=None,
+        static_url=DOCS_ASSETS,
         openapi_url="/api/v1/openapi.json",
+        # No badge from validator.swagger.io: the page loads nothing from outside the server.
+        swagger_ui_parameters={"validatorUrl": None},
         default_response_class=ApiResponse,  # NaN and infinities as strings, everywhere
     )
     app.state.store = store

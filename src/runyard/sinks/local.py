@@ -80,6 +80,19 @@ class LocalSink:
     def resume_state(self, entity: str, project: str, run_id: str) -> ResumeState | None:
         return self.store.resume_state(entity, project, run_id)
 
+    def server_url(self) -> str | None:
+        """The address of the server that serves this store (``runyard ui`` records it), or None.
+
+        A SQLite store is read with the standard library: no SQLAlchemy in the training process for it.
+        """
+        from runyard.store.server_address import read_sqlite_file
+        from runyard.store.writer import sqlite_file
+
+        path = sqlite_file(self.url)
+        if path is not None:
+            return read_sqlite_file(path)
+        return self.store.server_url()
+
     def close(self) -> None:
         if self._writer is not None and self._writer is not self._store:
             self._writer.close()

@@ -27,6 +27,7 @@ from runyard.store import (
     run_files,
     run_marks,
     sampling,
+    server_address,
     streams,
     workspaces,
 )
@@ -475,6 +476,19 @@ class Store:
                 run_marks.mark_preempting(conn, session, t)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not mark session {session!r} preempting: {exc}") from exc
+
+    # -- the server's address (run URLs): store/server_address.py -----------------------------------------------
+
+    def record_server_url(self, url: str) -> None:
+        """Record the address of the server that serves this store (``runyard ui``/``server`` do it at start)."""
+        try:
+            server_address.record(self.engine, url)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not record the server's address: {exc}") from exc
+
+    def server_url(self) -> str | None:
+        """The address of the server that last served this store (``http://host:port``), or None."""
+        return server_address.read(self.engine)
 
     # -- API keys (the wandb client's HTTP Basic password): store/api_keys.py -----------------------------------
 

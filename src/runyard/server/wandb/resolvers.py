@@ -1,7 +1,8 @@
 """The root of wandb's GraphQL: the queries and mutations the client sends, resolved from the store.
 
 Queries: ``viewer``, ``serverInfo``, ``entity``, ``project``/``model``, ``models``. Mutations: ``upsertBucket``
-(a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``. Artifact
+(a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``, ``deleteRun``
+(``wandb.Api().run(path).delete()``). Artifact
 mutations answer an error that names the missing feature (the client then gives up on the artifact and carries
 on with the run); any other unknown root field is ``null``. Either is logged once at warning level.
 """
@@ -37,6 +38,7 @@ KNOWN_OPERATIONS = frozenset(
         "RunResumeStatus",
         "RunStoppedStatus",
         "StopRun",
+        "DeleteRun",
         "Run",
         "Runs",
         "RunState",
@@ -178,10 +180,21 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             return Obj("StopRunPayload", {"success": False})
         return Obj("StopRunPayload", {"success": True})
 
+    def delete_run(args: dict[str, Any]) -> Obj:
+        inp = args.get("input") or {}
+        ids = decode_run_id(inp.get("id"))
+        if ids is None:
+            raise GraphQLError("deleteRun: unknown run id")
+        if not ctx.store.delete_run(*ids):
+            raise GraphQLError(f"deleteRun: run {'/'.join(ids)} does not exist")
+        sessions.forget(*ids)
+        return Obj("DeleteRunPayload", {"clientMutationId": inp.get("clientMutationId"), "success": True})
+
     fields: dict[str, Any] = {
         "upsertBucket": upsert_bucket,
         "createRunFiles": create_run_files,
         "stopRun": stop_run,
+        "deleteRun": delete_run,
         # Files are stored when PUT; the client's own notice of it needs no answer beyond success.
         "markRunFilesUploaded": Obj("MarkRunFilesUploadedPayload", {"success": True}),
     }

@@ -100,7 +100,9 @@ async def graphql(request: Request) -> Response:
 
 
 def _run_operation(request: Request, hub: Hub, caller: Caller, op: Any) -> tuple[dict[str, Any], list[Any]]:
-    ctx = Context(hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume)
+    ctx = Context(
+        hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume, op.variables
+    )
     root = mutation_root(ctx, hub.sessions, op) if op.kind == "mutation" else query_root(ctx)
     unknown = [name for name in op.root_fields if name not in root.fields and name != "__typename"]
     if op.name not in KNOWN_OPERATIONS or unknown:

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from runyard.names import new_run_name
 from runyard.records import (
     KIND_CONFIG,
     KIND_CONSOLE,
@@ -161,6 +162,12 @@ class Sessions:
                 self._runs[key] = found
             return found
 
+    def forget(self, entity: str, project: str, run_id: str) -> None:
+        """Drop the run's session (the run was deleted): a client still writing it starts it anew."""
+        with self._lock:
+            self._runs.pop((entity, project, run_id), None)
+            self._resuming.discard((entity, project, run_id))
+
     def _forget_ended(self) -> None:
         """Drop runs whose client completed a while ago (kept a little for files uploaded at the very end)."""
         cutoff = time.monotonic() - _KEEP_ENDED_S
@@ -185,7 +192,8 @@ class Sessions:
             "run_id": run_id,
             "project": project,
             "entity": entity,
-            "name": fields.display_name or (resume.name if resume else "") or run_id,
+            # A client that names no run gets a readable name, as runyard's own runs (and W&B's) do.
+            "name": fields.display_name or (resume.name if resume else "") or new_run_name(),
             "notes": fields.notes if fields.notes is not None else (resume.notes if resume else None),
             "tags": list(tags or []),
             "group": fields.group if fields.group is not None else (resume.group if resume else None),
