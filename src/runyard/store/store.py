@@ -7,7 +7,6 @@ same path. Reads return frozen dataclasses and plain dicts.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -47,6 +46,7 @@ from runyard.store.models import (
     SystemSample,
     WorkspaceRecord,
 )
+from runyard.store.patterns import compile_pattern
 from runyard.store.sampling import Bucket, BucketColumns
 from runyard.store.schema import store_settings
 from runyard.store.sql import SqlaSql
@@ -520,9 +520,10 @@ class Store:
 
         ``filters`` is a MongoDB-style dict (see :mod:`runyard.store.filters`); ``order`` a field with ``-`` for
         descending (``created_at``, ``display_name``, ``config.lr``, ``summary_metrics.loss``...). Runs that lack
-        the order field come last either way. ``search`` is a regular expression (Python syntax) that must
-        match somewhere in the display name, ignoring case. Raises :class:`~runyard.errors.FilterError` for a
-        bad filter, search pattern or order. An unknown project has no runs.
+        the order field come last either way. ``search`` is a regular expression (RE2 syntax, matched in linear
+        time: see :mod:`runyard.store.patterns`) that must match somewhere in the display name, ignoring case.
+        Raises :class:`~runyard.errors.FilterError` for a bad filter, search pattern or order.
+        An unknown project has no runs.
         """
         node, parsed = _filter_node(filters, search), parse_order(order)
         _check_page(limit, offset)
@@ -689,13 +690,7 @@ def _filter_node(filters: Mapping[str, Any] | Node | None, search: str | None) -
         return node
     if not isinstance(search, str):
         raise FilterError(f"search must be a regular expression string, not {type(search).__name__}")
-    try:
-        pattern = re.compile(search, re.IGNORECASE)
-    except Exception as exc:  # re.error, and RecursionError/OverflowError for pathological patterns
-        raise FilterError(
-            f"search {search!r} is not a valid regular expression ({exc}); escape special characters such as "
-            r"( [ + * ? with a backslash to match them literally"
-        ) from None
+    pattern = compile_pattern(search, "i", where="search")
     return AllOf((node, Condition(Field("column", "display_name"), "$regex", pattern)))
 
 
