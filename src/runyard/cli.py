@@ -73,6 +73,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         crash_timeout=settings.crash_timeout,
         key_folder=settings.root_dir,
         blobs=args.blobs,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
     )
 
 
@@ -87,6 +89,29 @@ def cmd_server(args: argparse.Namespace) -> int:
         crash_timeout=settings.crash_timeout,
         key_folder=settings.root_dir,
         blobs=args.blobs,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
+    )
+
+
+def _exposure(p: argparse.ArgumentParser) -> None:
+    """The options that widen which browsers' requests a server answers (see runyard.server.origins)."""
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the server answers to besides IP addresses, localhost and this machine's name "
+        "(repeatable; .example.com: the name and its subdomains; *: any). Browsers' requests naming another "
+        "host are refused, which stops DNS-rebinding attacks",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an origin (https://runyard.example.com) whose pages may change runs, besides the server's own "
+        "(repeatable): the address users open when a proxy in front gives the server another Host",
     )
 
 
@@ -125,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_ui.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_ui.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    _exposure(p_ui)
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
@@ -133,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    _exposure(p_server)
     p_server.set_defaults(func=cmd_server)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from runyard.server.app import create_app
@@ -38,13 +39,16 @@ def serve(
     path: str = "",
     key_folder: Path | None = None,
     blobs: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
     Port 0 picks a free port; the printed URL has the real one. With ``key_folder``, also prints the API key
     that wandb clients log in with (kept in ``key_folder/api-key``; see docs/wandb-protocol.md). ``blobs`` is
-    where run files go (see :meth:`Store.open`; None: the store's recorded location, if any). Returns an exit
-    code.
+    where run files go (see :meth:`Store.open`; None: the store's recorded location, if any).
+    ``allowed_hosts`` and ``allowed_origins`` widen what the server answers to (see
+    :mod:`runyard.server.origins`). Returns an exit code.
     """
     import uvicorn
 
@@ -63,7 +67,7 @@ def serve(
         sock.close()
         raise
     try:
-        app = create_app(store, user=user)
+        app = create_app(store, user=user, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, bind_host=host)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]
