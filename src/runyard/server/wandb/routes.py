@@ -24,6 +24,7 @@ from runyard.server.wandb.objects import Context
 from runyard.server.wandb.resolvers import KNOWN_OPERATIONS, mutation_root, query_root, warn_once
 from runyard.server.wandb.sessions import OUTPUT, Sessions
 from runyard.server.wandb.storage import Signer
+from runyard.store.file_writes import safe_file_name
 
 __all__ = ["MAX_BLOB_FILE_BYTES", "MAX_FILE_BYTES", "router"]
 
@@ -141,6 +142,10 @@ async def upload(token: str, request: Request) -> Response:
     ref = hub.signer.check(token, "put")
     if ref is None:
         raise ApiError(403, "this upload URL is invalid or has expired")
+    try:
+        safe_file_name(ref.name)  # the store makes it safe; one that names nothing is refused before the upload
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
     sessions = hub.sessions
     blobs = sessions.store.blobs
     limit = MAX_FILE_BYTES if blobs is None else MAX_BLOB_FILE_BYTES
