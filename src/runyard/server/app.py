@@ -57,7 +57,8 @@ def create_app(
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/
     install_web_app(app, static_dir or STATIC_DIR)  # last: it answers every path the API does not
-    # Outermost first: a request from the wrong host or site is refused before its body is looked at.
+    # The middleware added last runs first: a request from the wrong host or site is refused before its body is
+    # looked at; then bodies are bounded. Authentication (server/deps.py) comes after both.
     app.add_middleware(BodyLimit)
     policy = OriginPolicy(allowed_hosts, allowed_origins, PROTOCOL_PREFIXES, bind_host)
     app.add_middleware(OriginGuard, policy=policy)

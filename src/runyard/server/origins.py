@@ -227,9 +227,12 @@ def _is_ip(name: str) -> bool:
 
 
 def _machine_names() -> frozenset[str]:
-    """This machine's host name (a rebinding page cannot make a browser use it for its own origin)."""
+    """This machine's host names (a rebinding page cannot make a browser use them for its own origin)."""
     try:
         name = socket.gethostname().lower().rstrip(".")
     except OSError:
         return frozenset()
-    return frozenset({name, name.split(".", 1)[0]} if name else ())
+    if not name:
+        return frozenset()
+    short = name.split(".", 1)[0]
+    return frozenset({name, short, f"{short}.local"})  # .local: the name on the LAN by mDNS

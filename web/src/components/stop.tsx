@@ -5,22 +5,18 @@
 import type { Run } from "../api";
 import { Confirm } from "./common";
 
-export const GRACE_S = 30; // runyard.sinks.stopper.GRACE_S
+export const GRACE_S = 30; // the default of the SDK's stop_grace setting (runyard.sinks.stopper.GRACE_S)
 
 /** Whether a stop was asked for and the run still runs. */
 export const isStopping = (run: Run) => run.state === "running" && run.stop_requested_at != null;
 
 /** What a stop in progress is doing, for a tooltip. */
 export function stoppingTitle(run: Run, now = Date.now() / 1000): string {
-  const asked = run.stop_requested_at ?? now;
-  const ago = Math.max(0, Math.round(now - asked));
-  const next =
-    ago < GRACE_S
-      ? `it is terminated (SIGTERM) in ${GRACE_S - ago} s if it still runs`
-      : ago < 2 * GRACE_S
-        ? `it was sent SIGTERM; SIGKILL follows in ${2 * GRACE_S - ago} s`
-        : "it was sent SIGKILL";
-  return `Stop asked ${ago} s ago: the training process got Ctrl-C; ${next}. Force stop sends the next signal now.`;
+  const ago = Math.max(0, Math.round(now - (run.stop_requested_at ?? now)));
+  return (
+    `Stop asked ${ago} s ago: the training process got Ctrl-C. If it still runs after the grace period ` +
+    `(${GRACE_S} s unless RUNYARD_STOP_GRACE says otherwise) it gets SIGTERM, then SIGKILL. Force stop sends the next signal now.`
+  );
 }
 
 export function StopConfirm(props: { run: Run; onConfirm: () => void; onCancel: () => void }) {
@@ -38,7 +34,7 @@ export function StopConfirm(props: { run: Run; onConfirm: () => void; onCancel: 
         ) : (
           <>
             <strong>{run.name}</strong>'s training process gets Ctrl-C (KeyboardInterrupt) and the run ends killed. If it is
-            still running {GRACE_S} s later, it is terminated (SIGTERM), and killed (SIGKILL) {GRACE_S} s after that.
+            still running {GRACE_S} s later (the default grace period), it is terminated (SIGTERM), then killed (SIGKILL).
             Everything it logged is kept.
           </>
         )
