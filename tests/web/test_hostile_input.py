@@ -4,12 +4,15 @@ stop the user confirms."""
 
 from __future__ import annotations
 
+import getpass
 import http.server
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +28,6 @@ from .conftest import log_run
 
 def _seed_running(store_url: str, project: str, run_id: str) -> str:
     """A run that reads running (fresh heartbeat, no exit), written as the SDK would; returns its entity."""
-    import getpass
-
     entity = getpass.getuser()
     start = {
         "session": uuid.uuid4().hex, "run_id": run_id, "project": project, "entity": entity, "name": run_id,
@@ -88,6 +89,20 @@ def test_an_invalid_search_is_reported_once_and_never_sent(server: str, page: An
     search.fill("^beta-2$")
     expect(error).to_have_count(0)
     expect(page.get_by_test_id("run-row")).to_have_count(1)
+
+
+def _wait_stored(url: str) -> None:
+    """Wait until the run at ``url`` (REST) is in the store: its ingester starts a moment after the trainer."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url) as answer:
+                if answer.status == 200:
+                    return
+        except urllib.error.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never appeared"
+        time.sleep(0.1)
 
 
 class _AttackerPage(http.server.BaseHTTPRequestHandler):
@@ -168,10 +183,11 @@ def test_stop_then_force_stop_from_the_workspace(server: str, page: Any, root: P
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("RUN_ID=")
-        import getpass
-
-        page.goto(f"{server}/{getpass.getuser()}/force")
+        line = proc.stdout.readline()
+        assert line.startswith("RUN_ID=")
+        entity = getpass.getuser()
+        _wait_stored(f"{server}/api/v1/runs/{entity}/force/{line.strip().split('=', 1)[1]}")
+        page.goto(f"{server}/{entity}/force")
         live = page.locator('[data-testid="run-row"][data-run-name="stubborn"]')
         expect(live.get_by_test_id("state-badge")).to_have_attribute("data-state", "running", timeout=15_000)
         live.hover()
