@@ -101,6 +101,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         key_folder=settings.data_dir,
         blobs=args.blobs,
         public_url=args.url,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
     )
 
 
@@ -116,6 +118,29 @@ def cmd_server(args: argparse.Namespace) -> int:
         key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
         public_url=args.url,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
+    )
+
+
+def _exposure(p: argparse.ArgumentParser) -> None:
+    """The options that widen which browsers' requests a server answers (see runyard.server.origins)."""
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the server answers to besides IP addresses, localhost and this machine's name "
+        "(repeatable; .example.com: the name and its subdomains; *: any). Browsers' requests naming another "
+        "host are refused, which stops DNS-rebinding attacks",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an origin (https://runyard.example.com) whose pages may change runs, besides the server's own "
+        "(repeatable): the address users open when a proxy in front gives the server another Host",
     )
 
 
@@ -179,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ui.add_argument(
         "--create", action="store_true", help="start a new, empty store when --dir holds no runyard data yet"
     )
+    _exposure(p_ui)
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
@@ -194,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the API key for wandb clients in DIR/runyard/api-key (default: beside a SQLite store's file; "
         "for PostgreSQL, the user's runyard configuration folder)",
     )
+    _exposure(p_server)
     p_server.set_defaults(func=cmd_server)
     return parser
 

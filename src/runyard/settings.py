@@ -98,6 +98,9 @@ class Settings:
         disable_stats: do not sample system metrics (W&B: ``x_disable_stats``).
         stats_sampling_interval: seconds between system-metrics samples (default 15, at least 1; W&B:
             ``x_stats_sampling_interval``).
+        stop_grace: seconds a training process has to stop after each signal when the run is stopped from the
+            web app (SIGINT, then SIGTERM, then SIGKILL; default 30): raise it for a script that saves a long
+            checkpoint on KeyboardInterrupt.
     """
 
     mode: str | None = None
@@ -113,6 +116,7 @@ class Settings:
     save_requirements: bool | None = None
     disable_stats: bool | None = None
     stats_sampling_interval: float | None = None
+    stop_grace: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -187,6 +191,7 @@ class Settings:
                 self.stats_sampling_interval,
                 env.get("RUNYARD_STATS_SAMPLING_INTERVAL") or env.get("WANDB_X_STATS_SAMPLING_INTERVAL"),
             ),
+            stop_grace=_positive("stop_grace", self.stop_grace, env.get("RUNYARD_STOP_GRACE"), 30.0),
         )
 
 
@@ -242,6 +247,7 @@ class ResolvedSettings:
     save_requirements: bool = True
     disable_stats: bool = False
     stats_sampling_interval: float = 15.0
+    stop_grace: float = 30.0
 
     @property
     def data_dir(self) -> Path:

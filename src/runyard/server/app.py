@@ -6,17 +6,20 @@ self-hosted server often has no way out to the internet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from runyard.server.bodies import BodyLimit
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
+from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
 from runyard.server.static_files import STATIC_DIR, install_web_app
-from runyard.server.wandb import wandb_router
+from runyard.server.wandb import PROTOCOL_PREFIXES, wandb_router
 from runyard.store import Store
 
 __all__ = ["DOCS_ASSETS", "create_app"]
@@ -25,13 +28,25 @@ DOCS_ASSETS = "/docs-assets"
 """Where the Swagger UI files of ``/docs`` are served."""
 
 
-def create_app(store: Store, *, user: User | None = None, static_dir: Path | None = None) -> FastAPI:
+def create_app(
+    store: Store,
+    *,
+    user: User | None = None,
+    static_dir: Path | None = None,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
+    bind_host: str | None = None,
+) -> FastAPI:
     """The runyard web server over ``store``.
 
     Args:
         store: the store to serve; the caller opens it and closes it after the app stops.
         user: the single local user every request acts as (local mode); team login replaces this.
         static_dir: where the built web app lies (default: the bundle shipped in the package).
+        allowed_hosts: host names the server answers to beyond IP addresses, ``localhost`` and this
+            machine's name (see :class:`~runyard.server.origins.OriginPolicy`).
+        allowed_origins: origins beyond the server's own whose pages may change state.
+        bind_host: the address the server listens on (allowed as a host name).
     """
     from runyard import __version__
 
@@ -53,4 +68,9 @@ def create_app(store: Store, *, user: User | None = None, static_dir: Path | Non
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/
     install_web_app(app, static_dir or STATIC_DIR)  # last: it answers every path the API does not
+    # The middleware added last runs first: a request from the wrong host or site is refused before its body is
+    # looked at; then bodies are bounded. Authentication (server/deps.py) comes after both.
+    app.add_middleware(BodyLimit)
+    policy = OriginPolicy(allowed_hosts, allowed_origins, PROTOCOL_PREFIXES, bind_host)
+    app.add_middleware(OriginGuard, policy=policy)
     return app

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from runyard.server.app import create_app
 from runyard.server.deps import User, local_user
@@ -54,6 +56,8 @@ def serve(
     blobs: str | None = None,
     sock: socket.socket | None = None,
     public_url: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
@@ -63,7 +67,8 @@ def serve(
     also prints the API key that wandb clients log in with (kept in ``key_folder/api-key``; see
     docs/wandb-protocol.md). ``blobs`` is where run files go (see :meth:`Store.open`; None: the store's recorded
     location, if any). ``sock`` is a socket already bound to ``host:port`` (``runyard demo`` takes its port
-    before logging anything). Returns an exit code.
+    before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the server answers to (see
+    :mod:`runyard.server.origins`). Returns an exit code.
     """
     import uvicorn
 
@@ -77,7 +82,12 @@ def serve(
         sock.close()
         raise
     try:
-        app = create_app(store, user=user)
+        if public_url:
+            # The address users open behind a proxy is the server's own: its host and origin are allowed.
+            public = urlsplit(public_url)
+            allowed_hosts = [*allowed_hosts, public.hostname or ""]
+            allowed_origins = [*allowed_origins, f"{public.scheme}://{public.netloc}"]
+        app = create_app(store, user=user, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, bind_host=host)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]

@@ -3,9 +3,9 @@
 It tails the session's run log into the store, sends heartbeats while the training process lives, and exits
 when told to (``drain <seq>`` on stdin, answered with ``done <seq> <ok>`` on stdout) or when the training
 process is gone, after ingesting everything the run log holds. When the run is asked to stop (the web app's
-"stop"), it sends the training process SIGINT: the training loop gets KeyboardInterrupt and the run ends
-``killed``. Running it as a process keeps ingestion off
-the training process's GIL entirely (see docs/design.md for the measurements).
+"stop"), it stops the training process: SIGINT first (KeyboardInterrupt, the run ends ``killed``), then
+stronger signals if that does not work (see :mod:`runyard.sinks.stopper`). Running it as a process keeps
+ingestion off the training process's GIL entirely (see docs/design.md for the measurements).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from runyard.sinks.ingester import Ingester
 from runyard.sinks.local import LocalSink
+from runyard.sinks.stopper import GRACE_S, Stopper
 
 _POLL = 0.5
 
@@ -28,36 +28,25 @@ def _parent_alive(parent: int) -> bool:
     return os.getppid() == parent
 
 
-def _interrupter(parent: int) -> Callable[[], None]:
-    """What the ingester calls when the run is asked to stop: SIGINT to the training process."""
-
-    def interrupt() -> None:
-        # Only our own parent: once it is gone its pid may belong to an unrelated process.
-        if _parent_alive(parent):
-            try:
-                os.kill(parent, signal.SIGINT)
-            except OSError:
-                pass
-
-    return interrupt
-
-
 def serve(args: argparse.Namespace) -> int:
     """Run until told to drain, or until the training process is gone."""
     sink = LocalSink(args.store_url, args.crash_timeout)
+    # Signals go to our own parent only, while it lives: once it is gone its pid may be another process's.
+    stopper = Stopper(args.parent, lambda: _parent_alive(args.parent), grace=args.stop_grace)
     ingester = Ingester(
         Path(args.log),
         args.session,
         lambda: sink,
         interval=args.interval,
         heartbeat_interval=args.heartbeat,
-        on_stop=_interrupter(args.parent),
+        on_stop=stopper.request,
     )
     ingester.start()
     stdin = sys.stdin.fileno()
     buf = b""
     while True:
         ready, _, _ = select.select([stdin], [], [], _POLL)
+        stopper.tick()
         if ready:
             chunk = os.read(stdin, 4096)
             if not chunk:
@@ -95,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--crash-timeout", type=float, default=300.0)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
+    parser.add_argument("--stop-grace", type=float, default=GRACE_S)
     return serve(parser.parse_args(argv))
 
 

@@ -48,6 +48,8 @@ class IngesterProcess:
                 repr(settings.heartbeat_interval),
                 "--crash-timeout",
                 repr(settings.crash_timeout),
+                "--stop-grace",
+                repr(settings.stop_grace),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -32,6 +32,7 @@ from runyard.records import (
     KIND_SYSTEM,
     KINDS,
     STATE_CRASHED,
+    STATE_KILLED,
     STATE_RUNNING,
     Record,
 )
@@ -143,7 +144,9 @@ def mark_crashed(sql: Sql, session: str) -> bool:
     """Store a running run as crashed now, if ``session`` is its latest session. Returns whether it did.
 
     An ingester whose training process died calls this instead of waiting for the heartbeat to go stale. A
-    session that a newer one (a resume) has superseded must not touch the run.
+    session that a newer one (a resume) has superseded must not touch the run. A run that was asked to stop
+    ends ``killed`` instead: its process died after the stop someone asked for (a trainer that ignored SIGINT
+    and was then terminated, see :mod:`runyard.sinks.stopper`).
     """
     found = scalar(sql, 'SELECT run_pk FROM sessions WHERE "session" = :session', {"session": session})
     if found is None:
@@ -156,8 +159,9 @@ def mark_crashed(sql: Sql, session: str) -> bool:
     if latest != session:
         return False
     result = sql.run(
-        "UPDATE runs SET state = :crashed WHERE id = :id AND state = :running",
-        {"crashed": STATE_CRASHED, "id": found, "running": STATE_RUNNING},
+        "UPDATE runs SET state = CASE WHEN stop_requested_at IS NULL THEN :crashed ELSE :killed END"
+        " WHERE id = :id AND state = :running",
+        {"crashed": STATE_CRASHED, "killed": STATE_KILLED, "id": found, "running": STATE_RUNNING},
     )
     return bool(result.rowcount)
 

@@ -7,7 +7,6 @@ same path. Reads return frozen dataclasses and plain dicts.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from runyard.errors import ConflictError, FilterError, NotFoundError, StoreError, UsageError
-from runyard.records import STATE_RUNNING, Record
+from runyard.records import KIND_FILE, STATE_RUNNING, Record
 from runyard.store import (
     api_keys,
     groups,
@@ -33,6 +32,7 @@ from runyard.store import (
 )
 from runyard.store.blobs import BlobStore, blob_url, open_blobs
 from runyard.store.engine import WRITE_OPTION, create_engine, dialect_insert, normalize_url
+from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.filters import AllOf, Condition, Field, Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of, session_progress, stop_requested_at
@@ -48,6 +48,7 @@ from runyard.store.models import (
     SystemSample,
     WorkspaceRecord,
 )
+from runyard.store.patterns import compile_pattern
 from runyard.store.sampling import Bucket, BucketColumns
 from runyard.store.schema import store_settings
 from runyard.store.sql import SqlaSql
@@ -362,6 +363,46 @@ class Store:
             content = None if pk is None else run_files.file_content(conn, pk, name)
         return run_files.stream_content(content, self.blobs, f"file {name!r} of run {entity}/{project}/{run_id}")
 
+    def put_file(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        name: str,
+        content: bytes | None = None,
+        *,
+        blob: tuple[str, int] | None = None,
+    ) -> str:
+        """Store one file of an existing run, replacing any of the same name, without touching anything else.
+
+        For a file that arrives outside the run's sessions (a wandb client's upload after the run ended, or
+        ``wandb.Api().run(path).upload_file()``): the run keeps its state and exit code. ``content`` is the
+        bytes; or ``blob=(key, size)`` names content already in the store's blob store. The name is made
+        safe as every stored file name is (see :func:`runyard.store.file_writes.safe_file_name`); returns it.
+
+        Raises :class:`~runyard.errors.NotFoundError` when the run does not exist, and
+        :class:`~runyard.errors.UsageError` for a name that names no file (``""``, ``"/"``).
+        """
+        body: dict[str, Any] = {"name": name}
+        if blob is not None:
+            body.update(blob=blob[0], size=blob[1])
+        else:
+            body["content"] = content if content is not None else b""
+        (record,) = run_files.blob_records([[0, KIND_FILE, body]], self.blobs)
+        try:
+            stored_name, stored = file_of(record[2])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                if pk is None:
+                    raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+                upsert_files(SqlaSql(conn), pk, {stored_name: stored}, time.time())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not store file {name!r} of run {entity}/{project}/{run_id}: {exc}") from exc
+        return stored_name
+
     def update_run(
         self,
         entity: str,
@@ -534,9 +575,10 @@ class Store:
 
         ``filters`` is a MongoDB-style dict (see :mod:`runyard.store.filters`); ``order`` a field with ``-`` for
         descending (``created_at``, ``display_name``, ``config.lr``, ``summary_metrics.loss``...). Runs that lack
-        the order field come last either way. ``search`` is a regular expression (Python syntax) that must
-        match somewhere in the display name, ignoring case. Raises :class:`~runyard.errors.FilterError` for a
-        bad filter, search pattern or order. An unknown project has no runs.
+        the order field come last either way. ``search`` is a regular expression (RE2 syntax, matched in linear
+        time: see :mod:`runyard.store.patterns`) that must match somewhere in the display name, ignoring case.
+        Raises :class:`~runyard.errors.FilterError` for a bad filter, search pattern or order.
+        An unknown project has no runs.
         """
         node, parsed = _filter_node(filters, search), parse_order(order)
         _check_page(limit, offset)
@@ -703,13 +745,7 @@ def _filter_node(filters: Mapping[str, Any] | Node | None, search: str | None) -
         return node
     if not isinstance(search, str):
         raise FilterError(f"search must be a regular expression string, not {type(search).__name__}")
-    try:
-        pattern = re.compile(search, re.IGNORECASE)
-    except Exception as exc:  # re.error, and RecursionError/OverflowError for pathological patterns
-        raise FilterError(
-            f"search {search!r} is not a valid regular expression ({exc}); escape special characters such as "
-            r"( [ + * ? with a backslash to match them literally"
-        ) from None
+    pattern = compile_pattern(search, "i", where="search")
     return AllOf((node, Condition(Field("column", "display_name"), "$regex", pattern)))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import ConflictError, NotFoundError
-from runyard.server.wandb.convert import decode_run_id, loads_object, unwrap_config
+from runyard.server.wandb.convert import decode_run_id, loads_object, run_storage_id, unwrap_config
 from runyard.server.wandb.graphql import Obj, Operation
 from runyard.server.wandb.objects import Context, entity_obj, page_info, project_obj, run_obj, user_obj
 from runyard.server.wandb.sessions import RunFields, Sessions
@@ -166,7 +166,10 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             Obj("File", {"name": n, "uploadUrl": ctx.file_url("put", entity, project, run_id, n), "uploadHeaders": []})
             for n in names
         ]
-        return Obj("CreateRunFilesPayload", {"runID": None, "uploadHeaders": [], "files": files})
+        # The run's id when it exists, as W&B answers: wandb.Api().run(path).upload_file() needs it.
+        exists = run_id and ctx.store.get_run(entity, project, run_id) is not None
+        run_key = run_storage_id(entity, project, run_id) if exists else None
+        return Obj("CreateRunFilesPayload", {"runID": run_key, "uploadHeaders": [], "files": files})
 
     def stop_run(args: dict[str, Any]) -> Obj:
         ids = decode_run_id((args.get("input") or {}).get("id"))
