@@ -314,7 +314,7 @@ def test_server_keeps_its_key_out_of_the_current_folder(
         kept = [p for p in config.rglob("api-key")]
         assert len(kept) == 1 and kept[0].read_text().strip() == pg_key and name in str(kept[0])
         pg.send_signal(signal.SIGINT)
-        pg.wait(10)
+        pg.wait(60)
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
