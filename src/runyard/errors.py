@@ -10,6 +10,7 @@
     │   └── TooLargeError      a value is over the size the store keeps (a saved workspace over 1 MiB)
     ├── ResumeError            ``init(resume=...)`` could not be honoured
     ├── RunLogError            a run log is unreadable beyond a torn last record
+    ├── RunLogWriteError       a record could not be appended to the run log (also an OSError: disk full...)
     └── StoreError             the store could not be opened or written
         ├── IngestGapError     records arrived out of sequence for a session
         └── NotFoundError      the run (or other object) asked for does not exist
@@ -53,6 +54,18 @@ class ResumeError(UsageError):
 
 class RunLogError(Error):
     """A run log file is damaged beyond a torn last record."""
+
+
+class RunLogWriteError(Error, OSError):
+    """A record could not be appended to the run log: the disk is full, the file is over its size limit...
+
+    An ``OSError`` too, with the ``errno`` of the failed write (``ENOSPC``, ``EFBIG``...). The run log is left as
+    it was before the call: nothing of the call was logged, everything before it is kept, and later calls are
+    written as usual once there is room again.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class StoreError(Error):
