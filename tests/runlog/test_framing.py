@@ -154,6 +154,25 @@ def test_a_partial_frame_followed_by_records_is_damage_once_the_writer_is_gone(t
     reader.close()
 
 
+def test_a_partial_frame_undone_by_its_writer_is_never_mixed_into_the_next(tmp_path: Path) -> None:
+    # A full disk: the reader sees half a frame, the writer truncates it away and writes the next record there.
+    path = tmp_path / "s.rylog"
+    writer = RunLogWriter(path)
+    writer.append(msgpack.packb([1, "row", {"x": 1}]))
+    end = path.stat().st_size
+    os.write(writer._fd, encode_frame(msgpack.packb([2, "row", {"x": "failed" * 100}]))[:300])
+    reader = RunLogReader(path)
+    assert [r[0] for r in reader.read()] == [1]
+    assert reader.pending_bytes == 300
+    os.ftruncate(writer._fd, end)
+    writer.append(msgpack.packb([2, "row", {"x": 2}]))
+    writer.append(msgpack.packb([3, "row", {"x": 3}]))
+    assert reader.read() == [[2, "row", {"x": 2}], [3, "row", {"x": 3}]]
+    assert reader.damage == [] and reader.end().torn_bytes == 0
+    writer.close()
+    reader.close()
+
+
 def test_records_larger_than_the_read_size_are_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "s.rylog"
     records = _records(8, big={3: 3_000_000, 6: 700_000})

@@ -91,6 +91,7 @@ class RunLogReader:
         """The file offset of the first byte not consumed yet (records returned and damage skipped end here)."""
         self._buf = bytearray()  # the file's bytes from ``offset`` on, as far as read
         self._need = 0  # how long ``_buf`` must be before decoding can go on
+        self._tail = 0  # undecoded bytes at the end of the file, when the last read got there
         self.damage: list[Damage] = []
         """Every byte range skipped so far, in file order."""
         self._damaged_from: int | None = None  # start of damage not followed by a whole frame yet
@@ -129,13 +130,20 @@ class RunLogReader:
             return []
         out: list[list[Any]] = []
         taken = 0
-        while True:
-            status, taken = self._decode(out, taken, max_bytes, final)
-            if status == _BUDGET:
-                return out
-            missing = self._need - len(self._buf)
-            if self._fill(max(missing, max_bytes)) == 0:
-                return out
+        try:
+            while True:
+                status, taken = self._decode(out, taken, max_bytes, final)
+                if status == _BUDGET:
+                    self._tail = 0
+                    return out
+                missing = self._need - len(self._buf)
+                if self._fill(max(missing, max_bytes)) == 0:
+                    self._tail = len(self._buf)
+                    return out
+        finally:
+            # Bytes not decoded yet are read again next time, from the file: a writer whose write failed half-way
+            # truncates the partial frame away and writes the next record in its place.
+            self._buf.clear()
 
     def read_all(self) -> list[list[Any]]:
         """Read every remaining whole record (the writer is taken to be gone)."""
@@ -150,19 +158,20 @@ class RunLogReader:
         """What follows the last whole record, once :meth:`read` returned nothing with ``final=True``."""
         damage = None
         if self._damaged_from is not None:
-            damage = Damage(self._damaged_from, self.offset + len(self._buf), at_end=True)
+            damage = Damage(self._damaged_from, self.offset + self._tail, at_end=True)
             self._damaged_from = None
-            self._buf.clear()
+            self._tail = 0
             self.offset = damage.end
             self._note(damage)
         elif self.damage and self.damage[-1].at_end:
             damage = self.damage[-1]
-        return LogEnd(len(self._buf), damage)
+        return LogEnd(self._tail, damage)
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes read after the last whole record: a record being written, a torn one, or unresolved damage."""
-        return len(self._buf)
+        """Bytes after the last whole record when :meth:`read` last reached the end of the file: a record being
+        written, a torn one, or damage not resolved yet."""
+        return self._tail
 
     def close(self) -> None:
         if self._fd is not None:
