@@ -15,7 +15,7 @@ def _settings(args: argparse.Namespace) -> ResolvedSettings:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from runyard.replay import find_run_logs, replay
+    from runyard.replay import describe_loss, find_run_logs, replay
     from runyard.store import Store
 
     settings = _settings(args)
@@ -26,26 +26,60 @@ def cmd_sync(args: argparse.Namespace) -> int:
         hint = "" if args.paths else " (run it in the folder that holds runyard/, or pass --dir or run log paths)"
         print(f"runyard sync: no such file or folder: {', '.join(missing)}{hint}", file=sys.stderr)
         return 2
-    logs = list(find_run_logs(paths))
-    if not logs:
+    found = list(find_run_logs(paths))
+    if not found:
         print(f"runyard sync: no run logs (*.rylog) in {', '.join(map(str, paths))}: nothing to ingest")
         return 0
     store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
-    failed = 0
-    total = 0
+    where = _safe_url(settings.store_url)
+    logs = ingested = records = current = failed = 0
     try:
-        for path in logs:
+        for path in found:
             result = replay(path, store, force=args.force)
-            total += 1
-            if result.error:
+            logs += 1
+            if result.applied:
+                ingested += 1
+                records += result.applied
+                holds = f"; run {result.run} holds {_steps(result.steps)} in the store" if result.run else ""
+                print(f"{path}: stored {result.applied} new record{_s(result.applied)}{holds}")
+            elif not result.left_behind:
+                current += 1
+            if result.left_behind:
                 failed += 1
-                print(f"{path}: {result.error}", file=sys.stderr)
-            elif result.applied:
-                print(f"{path}: ingested {result.applied} records (up to #{result.last_seq})")
+                print(f"{path}: {describe_loss(result)}", file=sys.stderr)
+                if result.error:
+                    print(f"  run `runyard sync {path}` again once the cause is fixed", file=sys.stderr)
     finally:
         store.close()
-    print(f"runyard sync: {total} run log(s) checked, {failed} failed; store {settings.store_url}")
+    if logs == 0:
+        print(f"runyard sync: no run logs found in {', '.join(map(str, paths))}; nothing stored")
+        return 0
+    summary = (
+        f"runyard sync: {logs} run log{_s(logs)}: {ingested} ingested ({records} new record{_s(records)}), "
+        f"{current} already in the store, {failed} with records left behind; store {where}"
+    )
+    if ingested == 0 and failed == 0:
+        summary = f"runyard sync: nothing new to store: every one of {logs} run log{_s(logs)} is already in {where}"
+    print(summary)
     return 1 if failed else 0
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _steps(n: int | None) -> str:
+    return "an unknown number of steps" if n is None else f"{n} step{_s(n)}"
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    credentials, _, host = rest.partition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

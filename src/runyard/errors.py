@@ -11,6 +11,7 @@
     │   ├── ResumeError        ``init(resume=...)`` could not be honoured
     │   └── UnsupportedError   a W&B feature runyard does not provide (``init(fork_from=...)``, ``require("x")``)
     ├── RunLogError            a run log is unreadable beyond a torn last record
+    ├── RunLogWriteError       a record could not be appended to the run log (also an OSError: disk full...)
     └── CommError              the store (W&B: the server) could not be reached or answered with an error
         ├── AuthenticationError  an API key was refused
         └── StoreError         the store could not be opened or written
@@ -73,6 +74,18 @@ class UnsupportedError(UsageError):
 
 class RunLogError(Error):
     """A run log file is damaged beyond a torn last record."""
+
+
+class RunLogWriteError(Error, OSError):
+    """A record could not be appended to the run log: the disk is full, the file is over its size limit...
+
+    An ``OSError`` too, with the ``errno`` of the failed write (``ENOSPC``, ``EFBIG``...). The run log is left as
+    it was before the call: nothing of the call was logged, everything before it is kept, and later calls are
+    written as usual once there is room again.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class CommError(Error):

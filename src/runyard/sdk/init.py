@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
 import copy
 import getpass
 import os
@@ -162,6 +163,10 @@ def init(
     group = group if group is not None else env.get("group")
     job_type = job_type if job_type is not None else env.get("job_type")
     tag_list = _tags(tags if tags is not None else env.get("tags"))
+    for what, value in (("project", project), ("entity", entity)):
+        if "\x00" in str(value):
+            # Names that runs are found by: stored with U+FFFD in place of NUL, they could never be found again.
+            raise UsageError(f"the {what} name {value!r} contains a NUL character; choose a name without it")
     resume_mode = resume_flag(resume if resume is not None else env.get("resume"))
     run_id = id or env.get("id")
     if run_id is None and resume_mode == "auto":
@@ -266,9 +271,19 @@ def init(
         "mode": resolved.mode,
     }
     metadata = quick_metadata(run, body["username"], body["host"])
-    with run._lock:
-        run._write(R.KIND_START, body)
-        run._write(R.KIND_METADATA, metadata)
+    try:
+        with run._lock:
+            run._write(R.KIND_START, body)
+            run._write(R.KIND_METADATA, metadata)
+    except BaseException:
+        # Too large a config, a full disk: no run starts, and no run log is left behind for `runyard sync`.
+        writer.close()
+        writer.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        if sink is not None:
+            sink.close()
+        raise
 
     if sink is not None:
         sink.close()

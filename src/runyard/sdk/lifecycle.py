@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from runyard import records as R
-from runyard.errors import UsageError
+from runyard.errors import Error, UsageError
+from runyard.sdk.finish_report import finish_lines
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
@@ -96,34 +97,36 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     problems = stop_observers(run)
     with run._lock:
         if run._pending:
-            run._commit_pending()
+            try:
+                run._commit_pending()
+            except (Error, TypeError, OSError) as exc:  # too large, a full disk: the run still ends
+                problems.append(f"the last step could not be logged: {exc}")
         t = time.time()
-        seq = run._write(
-            R.KIND_EXIT,
-            {
-                "exit_code": code,
-                "state": state,
-                "t": t,
-                "runtime": run._runtime_offset + (t - run._start_time),
-            },
-        )
+        try:
+            seq = run._write(
+                R.KIND_EXIT,
+                {
+                    "exit_code": code,
+                    "state": state,
+                    "t": t,
+                    "runtime": run._runtime_offset + (t - run._start_time),
+                },
+            )
+        except OSError as exc:
+            seq = run._seq
+            problems.append(f"the end of the run could not be written ({exc}); the store will show it crashed")
         run._finished = True
         run._exit_state = state
         if run._writer is not None:
             run._writer.close()
     if _active is run:
         set_active(None)
-    _settle(run, seq)
+    drained = _settle(run, seq)
     if state == R.STATE_FINISHED:
         _resume_file(run).unlink(missing_ok=True)
     if not run._settings.silent and run._settings.mode != "disabled":
-        for problem in problems:
-            print(f"runyard: {problem}", file=sys.stderr)
-        where = "run log " + str(run._writer.path) if run._settings.mode == "offline" and run._writer else "store"
-        print(
-            f"runyard: run {run.name} ({run.id}) {state}: {run.step} steps in the {where}",
-            file=sys.stderr,
-        )
+        for line in finish_lines(run, state, drained, problems):
+            print(f"runyard: {line}", file=sys.stderr)
 
 
 def stop_observers(run: Run) -> list[str]:
@@ -149,27 +152,23 @@ def stop_observers(run: Run) -> list[str]:
     return problems
 
 
-def _settle(run: Run, seq: int) -> None:
-    """Wait for ingestion of everything up to ``seq``; then drop the run log unless it is still needed."""
+def _settle(run: Run, seq: int) -> bool:
+    """Wait for ingestion of everything up to ``seq``; then drop the run log unless it is still needed.
+
+    Returns whether the store holds every record (True without an ingester: nothing to wait for).
+    """
     ingester = run._ingester
     writer = run._writer
     if ingester is None or writer is None:
-        return
+        return True
     done = ingester.drain(seq, _FINISH_TIMEOUT)
-    if done:
-        if not run._settings.keep_run_log:
-            writer.path.unlink(missing_ok=True)
-            try:
-                writer.path.parent.rmdir()  # only when empty: files the user saved stay
-            except OSError:
-                pass
-    else:
-        reason = f" ({ingester.last_error})" if ingester.last_error else ""
-        print(
-            f"runyard: the store has not taken every record of run {run.id} yet{reason}. Nothing is lost: "
-            f"run `runyard sync {writer.path}` to finish ingesting it.",
-            file=sys.stderr,
-        )
+    if done and not run._settings.keep_run_log:
+        writer.path.unlink(missing_ok=True)
+        try:
+            writer.path.parent.rmdir()  # only when empty: files the user saved stay
+        except OSError:
+            pass
+    return done
 
 
 def _resume_file(run: Run) -> Path:

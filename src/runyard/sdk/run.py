@@ -23,9 +23,10 @@ import msgpack
 from runyard import records as R
 from runyard.errors import UsageError
 from runyard.runlog import RunLogWriter
-from runyard.runlog.framing import HEADER
+from runyard.runlog.framing import HEADER, SYNC_U32
 from runyard.sdk.alerts import AlertLevel, check_alert
 from runyard.sdk.config import Config
+from runyard.sdk.limits import VALUE_LIMIT, check_record
 from runyard.sdk.metrics import Metric, build_metric, metric_for
 from runyard.sdk.summary import Summary
 from runyard.sdk.values import normalize_row
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 _pack_header = HEADER.pack
 _os_write = os.write
+_WHAT = {R.KIND_ROW: "this step", R.KIND_CONFIG: "this config change", R.KIND_SUMMARY: "this summary change"}
 
 
 class Run:
@@ -96,6 +98,7 @@ class Run:
         self._foreign = False
         self._fd = writer._fd if writer is not None else -1
         self._seq = 0
+        self._failed_kinds: dict[str, int] = {}  # records that could not be written (disk full...), by kind
         self._step = start_step
         self._pending: dict[str, Any] = {}
         self._pending_nested = False
@@ -133,19 +136,38 @@ class Run:
 
     # -- records
     def _write(self, kind: str, body: Any) -> int:
-        """Append one record; the caller holds ``self._lock``."""
+        """Append one record; the caller holds ``self._lock``.
+
+        Raises TypeError (a value msgpack cannot encode), :class:`~runyard.errors.TooLargeError` (over a size
+        limit) or :class:`~runyard.errors.RunLogWriteError` (the write failed; the log is as it was). In each
+        case nothing was written and the sequence number is not used.
+        """
         if self._writer is None:
             return self._seq
-        self._seq += 1
+        seq = self._seq + 1
         try:
-            payload = self._packer.pack([self._seq, kind, body])
+            payload = self._packer.pack([seq, kind, body])
         except (OverflowError, ValueError, TypeError) as exc:
-            self._seq -= 1
             raise TypeError(
                 f"runyard: cannot store this {kind} record: {exc}. Nothing from this call was logged."
             ) from None
-        _os_write(self._fd, _pack_header(len(payload), _crc32(payload)) + payload)
-        return self._seq
+        n = len(payload)
+        if n > VALUE_LIMIT:
+            check_record(kind, body, n)
+        frame = _pack_header(SYNC_U32, n, n ^ 0xFFFFFFFF, _crc32(payload)) + payload
+        try:
+            written = _os_write(self._fd, frame)
+        except OSError as exc:
+            self._failed_kinds[kind] = self._failed_kinds.get(kind, 0) + 1
+            raise self._writer.failed(exc, 0, _WHAT.get(kind, f"a {kind} record")) from None
+        if written != n + 16:  # 16: the frame header
+            try:
+                self._writer.complete(frame, written, _WHAT.get(kind, f"a {kind} record"))
+            except OSError:
+                self._failed_kinds[kind] = self._failed_kinds.get(kind, 0) + 1
+                raise
+        self._seq = seq
+        return seq
 
     def _check_usable(self, what: str) -> None:
         if self._finished:
@@ -186,6 +208,11 @@ class Run:
 
         Raises:
             TypeError: a value cannot be stored; the error names the key. Nothing of this call is logged.
+            runyard.errors.TooLargeError: a value is over 1 MiB or the call over 25 MiB once encoded (see
+                docs/sdk.md, "Limits"). Nothing of this call is logged.
+            runyard.errors.RunLogWriteError: the run log could not be written (a full disk: an ``OSError``).
+                Nothing of this call is logged; everything before it is kept, and later calls are written as
+                usual once there is room again.
         """
         if type(data) is not dict:
             if not isinstance(data, Mapping):
@@ -321,8 +348,9 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        self._name = str(value)
-        self._emit_meta({"name": self._name})
+        name = str(value)
+        self._emit_meta({"name": name})  # first: a change that cannot be recorded leaves the run as it was
+        self._name = name
 
     @property
     def notes(self) -> str | None:
@@ -331,8 +359,9 @@ class Run:
 
     @notes.setter
     def notes(self, value: str | None) -> None:
-        self._notes = None if value is None else str(value)
-        self._emit_meta({"notes": self._notes})
+        notes = None if value is None else str(value)
+        self._emit_meta({"notes": notes})
+        self._notes = notes
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -341,8 +370,9 @@ class Run:
 
     @tags.setter
     def tags(self, value: Any) -> None:
-        self._tags = tuple(str(t) for t in value)
-        self._emit_meta({"tags": list(self._tags)})
+        tags = tuple(str(t) for t in value)
+        self._emit_meta({"tags": list(tags)})
+        self._tags = tags
 
     @property
     def group(self) -> str | None:

@@ -29,9 +29,9 @@ class Summary:
         data = dict(d or {})
         data.update(kwargs)
         clean = {str(k): normalize_value(str(k), v, "summary") for k, v in data.items()}
-        self._folder.set(clean)
         if self._emit is not None:
-            self._emit(clean, [])
+            self._emit(clean, [])  # first: a change that cannot be recorded leaves the summary as it was
+        self._folder.set(clean)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
@@ -45,9 +45,9 @@ class Summary:
     def __delitem__(self, key: str) -> None:
         if key not in self._folder.summary:
             raise KeyError(key)
-        self._folder.delete([key])
         if self._emit is not None:
             self._emit({}, [key])
+        self._folder.delete([key])
 
     def __getitem__(self, key: str) -> Any:
         return self._wrap(key, self._folder.summary[key])

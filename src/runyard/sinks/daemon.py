@@ -1,7 +1,8 @@
 """The ingester process: ``python -m runyard.sinks.daemon``, started by ``init()`` for each online session.
 
 It tails the session's run log into the store, sends heartbeats while the training process lives, and exits
-when told to (``drain <seq>`` on stdin, answered with ``done <seq> <ok>`` on stdout) or when the training
+when told to (``drain <seq> <timeout>`` on stdin, answered with ``done <json>`` on stdout: see
+:meth:`runyard.sinks.ingester.Ingester.report`) or when the training
 process is gone, after ingesting everything the run log holds. When the run is asked to stop (the web app's
 "stop"), it stops the training process: SIGINT first (KeyboardInterrupt, the run ends ``killed``), then
 stronger signals if that does not work (see :mod:`runyard.sinks.stopper`). Running it as a process keeps
@@ -11,6 +12,7 @@ ingestion off the training process's GIL entirely (see docs/design.md for the me
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import select
 import sys
@@ -57,8 +59,7 @@ def serve(args: argparse.Namespace) -> int:
                 parts = line.decode().split()
                 if len(parts) == 3 and parts[0] == "drain":
                     ok = ingester.drain(int(parts[1]), float(parts[2]))
-                    error = str(ingester.last_error or "").replace("\n", " ")
-                    sys.stdout.write(f"done {ingester.ingested_seq} {int(ok)} {error}\n")
+                    sys.stdout.write(f"done {json.dumps(ingester.report(ok))}\n")
                     sys.stdout.flush()
                     return 0 if ok else 1
         elif not _parent_alive(args.parent):

@@ -16,6 +16,8 @@ class _Writer(Protocol):
 
     def session_progress(self, session: str) -> int: ...
 
+    def stored_steps(self, session: str) -> int: ...
+
     def heartbeat(self, session: str, t: float) -> None: ...
 
     def stop_requested_at(self, session: str) -> float | None: ...
@@ -67,6 +69,10 @@ class LocalSink:
 
     def progress(self, session: str) -> int:
         return self.writer.session_progress(session)
+
+    def stored_steps(self, session: str) -> int:
+        """How many steps the store holds for the session's run (read back, for what finish() reports)."""
+        return self.writer.stored_steps(session)
 
     def heartbeat(self, session: str, t: float) -> None:
         self.writer.heartbeat(session, t)

@@ -35,7 +35,9 @@ from runyard.store.engine import WRITE_OPTION, create_engine, dialect_insert, no
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.filters import AllOf, Condition, Field, Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
+from runyard.store.identity import store_identity
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of, session_progress, stop_requested_at
+from runyard.store.losses import LostRecords, lost_records, stored_steps
 from runyard.store.migrate import ensure_schema
 from runyard.store.models import (
     ConsoleLine,
@@ -77,6 +79,7 @@ class Store:
         """Where run files' bytes go (None: inline in the database); see :mod:`runyard.store.blobs`."""
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._cache = OpenBlockCache(cache_points)
+        self._identity: str | None = None
 
     @classmethod
     def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:
@@ -167,6 +170,21 @@ class Store:
         with self.engine.connect() as conn:
             return session_progress(SqlaSql(conn), session)
 
+    def stored_steps(self, session: str) -> int:
+        """How many steps (history rows) the store holds for the run of ``session``, all sessions together."""
+        with self.engine.connect() as conn:
+            return stored_steps(SqlaSql(conn), session)
+
+    def identity(self) -> str:
+        """The store's own id (recorded on first use): names this store whatever URL reaches it."""
+        if self._identity is None:
+            try:
+                with self._write_engine.begin() as conn:
+                    self._identity = store_identity(SqlaSql(conn))
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"could not read the store's id: {exc}") from exc
+        return self._identity
+
     # -- reads ----------------------------------------------------------------------------------------------
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunRecord | None:
@@ -243,6 +261,12 @@ class Store:
         if project_id is None:
             raise NotFoundError(f"no project {entity}/{project}")
         return project_id
+
+    def lost_records(self, entity: str, project: str, run_id: str) -> list[LostRecords]:
+        """Records of the run that a damaged run log lost (empty when none were, or the run does not exist)."""
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else lost_records(SqlaSql(conn), pk)
 
     def resume_state(self, entity: str, project: str, run_id: str) -> ResumeState | None:
         """What a resumed session needs to continue the run, or None if the run does not exist."""
