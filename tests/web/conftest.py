@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 import runyard
 
@@ -97,6 +98,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Assertions wait as long as actions: a loaded 2-core CI machine can take seconds to answer a query.
+    expect.set_options(timeout=15_000)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
