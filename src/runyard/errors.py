@@ -10,6 +10,7 @@
     │   └── TooLargeError      a value is over the size the store keeps (a saved workspace over 1 MiB)
     ├── ResumeError            ``init(resume=...)`` could not be honoured
     ├── RunLogError            a run log is unreadable beyond a torn last record
+    ├── RemoteError            a runyard server refused a request or could not be reached
     └── StoreError             the store could not be opened or written
         ├── IngestGapError     records arrived out of sequence for a session
         └── NotFoundError      the run (or other object) asked for does not exist
@@ -53,6 +54,21 @@ class ResumeError(UsageError):
 
 class RunLogError(Error):
     """A run log file is damaged beyond a torn last record."""
+
+
+class RemoteError(Error):
+    """A runyard server refused a request (a wrong API key, a batch over its limits) or could not be reached.
+
+    Attributes:
+        status: the HTTP status of the answer; None when no answer came (unreachable, timed out).
+        retryable: whether the same request may succeed later (the server restarting, a timeout); a refused key
+            or a malformed request is not.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
 
 
 class StoreError(Error):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from runyard.server.auth import KeyCache
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
@@ -37,6 +38,7 @@ def create_app(store: Store, *, user: User | None = None, static_dir: Path | Non
         default_response_class=ApiResponse,  # NaN and infinities as strings, everywhere
     )
     app.state.store = store
+    app.state.key_cache = KeyCache(store)  # one per app: the ingest API and the wandb protocol share it
     app.state.local_user = user or local_user()
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")

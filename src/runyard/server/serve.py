@@ -81,6 +81,7 @@ def serve(
 
             key = local_api_key(store, key_folder, (user or local_user()).username)
             print(f"runyard: wandb clients: WANDB_BASE_URL=http://{shown}:{bound} WANDB_API_KEY={key}", flush=True)
+            print(f"runyard: runyard clients: runyard login http://{shown}:{bound} --key {key}", flush=True)
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
