@@ -14,7 +14,7 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "records", "flatten", "summary_fold"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),

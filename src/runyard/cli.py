@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from runyard.settings import ResolvedSettings, Settings
 
@@ -14,32 +15,162 @@ def _settings(args: argparse.Namespace) -> ResolvedSettings:
     return Settings(root_dir=args.dir, store_url=args.store_url).resolved()
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    from runyard.replay import find_run_logs, replay
-    from runyard.store import Store
+_SYNC_ATTEMPTS = 4
 
-    settings = _settings(args)
-    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from runyard.replay import find_run_logs
+
+    settings = Settings(root_dir=args.dir, store_url=args.store_url, base_url=args.base_url).resolved()
     paths = [Path(p) for p in args.paths] or [settings.runs_dir]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"runyard sync: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    targets = _SyncTargets(args, settings)
     failed = 0
     total = 0
     try:
         for path in find_run_logs(paths):
-            result = replay(path, store, force=args.force)
             total += 1
-            if result.error:
+            error = targets.sync(path, force=args.force)
+            if error:
                 failed += 1
-                print(f"{path}: {result.error}", file=sys.stderr)
-            elif result.applied:
-                print(f"{path}: ingested {result.applied} records (up to #{result.last_seq})")
+                print(f"{path}: {error}", file=sys.stderr)
     finally:
-        store.close()
-    print(f"runyard sync: {total} run log(s) checked, {failed} failed; store {settings.store_url}")
+        targets.close()
+    print(f"runyard sync: {total} run log(s) checked, {failed} failed; {targets.describe()}")
     return 1 if failed else 0
+
+
+class _SyncTargets:
+    """Where each run log goes: the server it was logged to, ``--base-url``, the configured server, or the store.
+
+    ``--store-url`` sends every log to that store; otherwise a log bound for a server (logged online to it) goes
+    there, and the others (offline runs, local runs whose process died) to ``--base-url`` or the server of
+    ``runyard login`` when there is one, else to the store. Stores and connections open on first use.
+    """
+
+    def __init__(self, args: argparse.Namespace, settings: ResolvedSettings) -> None:
+        self.args = args
+        self.settings = settings
+        self._store: Any = None
+        self._sinks: dict[str, Any] = {}
+
+    def sync(self, path: Path, *, force: bool) -> str | None:
+        """Replay one run log; returns what went wrong, or None."""
+        import time
+
+        from runyard.errors import Error, RemoteError
+        from runyard.replay import replay
+        from runyard.runlog.binding import bound_server
+
+        server = None
+        if self.args.store_url is None:
+            server = self.settings.base_url if self.args.base_url else bound_server(path) or self.settings.base_url
+        try:
+            target = self._store_target() if server is None else self._server_target(server)
+        except Error as exc:
+            return str(exc)
+        for attempt in range(_SYNC_ATTEMPTS):
+            try:
+                result = replay(path, target, force=force)
+            except RemoteError as exc:
+                if not exc.retryable or attempt == _SYNC_ATTEMPTS - 1:
+                    return str(exc)
+                time.sleep(2**attempt)  # the server may be restarting: replaying again is harmless
+                continue
+            if result.error:
+                return result.error
+            if result.applied:
+                print(f"{path}: ingested {result.applied} records (up to #{result.last_seq})")
+            return None
+        return None  # pragma: no cover - the loop returns
+
+    def _store_target(self) -> Any:
+        if self._store is None:
+            from runyard.store import Store
+
+            self._store = Store.open(self.settings.store_url, crash_timeout=self.settings.crash_timeout)
+        return self._store
+
+    def _server_target(self, server: str) -> Any:
+        if server not in self._sinks:
+            from runyard.errors import UsageError
+            from runyard.sinks.http import HttpSink
+
+            key = self.settings.api_key if server == self.settings.base_url else None
+            if key is None:
+                key = Settings(root_dir=self.args.dir, base_url=server).resolved().api_key
+            if not key:
+                raise UsageError(f"no API key for the runyard server {server}: run `runyard login {server}` first")
+            self._sinks[server] = HttpSink(server, key)
+        return self._sinks[server]
+
+    def describe(self) -> str:
+        where = [f"server {url}" for url in self._sinks]
+        if self._store is not None or not where:
+            where.append(f"store {self.settings.store_url}")
+        return ", ".join(where)
+
+    def close(self) -> None:
+        for sink in self._sinks.values():
+            sink.close()
+        if self._store is not None:
+            self._store.close()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from runyard.credentials import Login, normalize_base_url, save_login
+    from runyard.errors import RemoteError
+    from runyard.sinks.http import HttpSink
+
+    url = args.url or Settings().resolved().base_url
+    if not url:
+        print("runyard login: name the server, e.g. `runyard login http://runyard.internal:8080`", file=sys.stderr)
+        return 2
+    url = normalize_base_url(url)
+    key = args.key or os.environ.get("RUNYARD_API_KEY")
+    if not key and sys.stdin.isatty():
+        key = getpass.getpass(f"API key for {url} (`runyard server` prints one; input hidden): ").strip()
+    if not key:
+        print("runyard login: no API key: pass --key KEY or set RUNYARD_API_KEY", file=sys.stderr)
+        return 2
+    entity = None
+    if not args.no_verify:
+        sink = HttpSink(url, key, connect_timeout=10.0, read_timeout=10.0)
+        try:
+            who = sink.whoami()
+        except RemoteError as exc:
+            print(f"runyard login: {exc}", file=sys.stderr)
+            if exc.retryable:
+                print("runyard login: to keep the key without checking it, pass --no-verify", file=sys.stderr)
+            return 1
+        finally:
+            sink.close()
+        entity = str(who.get("entity") or "") or None
+        print(f"runyard: {url} knows this key as {who.get('username')}")
+    path = save_login(os.environ, Login(url, key, entity))
+    print(f"runyard: runs now go to {url}; the key is kept in {path} (readable only by you)")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    import os
+
+    from runyard.credentials import forget_login, read_login
+
+    forgotten = forget_login(os.environ, args.url)
+    if forgotten is None:
+        print("runyard logout: not logged in" + (f" to {args.url}" if args.url else ""), file=sys.stderr)
+        return 1
+    left = read_login(os.environ)
+    after = f"runs now go to {left.base_url}" if left is not None else "runs now go to the local store"
+    print(f"runyard: forgot the key for {forgotten}; {after}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -110,8 +241,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_sync = sub.add_parser("sync", help="ingest run logs (offline runs, or runs whose process died)")
     p_sync.add_argument("paths", nargs="*", help="run log files, run folders or a runyard folder")
     p_sync.add_argument("--force", action="store_true", help="re-read logs already marked as synced")
+    p_sync.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="send every run log to this runyard server (default: each log's own server, else the one of "
+        "`runyard login` / RUNYARD_BASE_URL, else the store)",
+    )
     common(p_sync)
     p_sync.set_defaults(func=cmd_sync)
+
+    p_login = sub.add_parser("login", help="send runs to a runyard server: keep its address and your API key")
+    p_login.add_argument("url", nargs="?", help="the server, e.g. http://runyard.internal:8080 (default: the current)")
+    p_login.add_argument("--key", default=None, help="the API key (default: RUNYARD_API_KEY, else asked for)")
+    p_login.add_argument("--no-verify", action="store_true", help="keep the key without checking it with the server")
+    p_login.set_defaults(func=cmd_login)
+
+    p_logout = sub.add_parser("logout", help="forget a server's key (runs go to the next login, or the local store)")
+    p_logout.add_argument("url", nargs="?", help="the server to forget (default: the current one)")
+    p_logout.set_defaults(func=cmd_logout)
 
     p_demo = sub.add_parser("demo", help="train a small model over a few settings and log it")
     p_demo.add_argument("--steps", type=int, default=300, help="training steps per run")

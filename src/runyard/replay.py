@@ -1,4 +1,5 @@
-"""Replaying run logs into a store: ``runyard sync``, and the catch-up every store-opening command does.
+"""Replaying run logs into a store or a runyard server: ``runyard sync``, and the catch-up every store-opening
+command does.
 
 A run log whose process died (or an offline run) may hold records the store has not taken. Replaying is always
 safe: ingestion is idempotent on (session, seq), so records the store already holds are skipped.
@@ -7,19 +8,30 @@ safe: ingestion is idempotent on (session, seq), so records the store already ho
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from runyard import records as R
 from runyard.errors import RunLogError
+from runyard.records import Record
 from runyard.runlog import RunLogReader
+from runyard.runlog.binding import bound_server
 
 if TYPE_CHECKING:
     from runyard.store import Store
 
 _BATCH = 5000
+
+
+class Target(Protocol):
+    """Where a run log is replayed: a :class:`~runyard.store.Store`, or a runyard server's
+    :class:`~runyard.sinks.http.HttpSink` (``runyard sync`` of a run bound for a server)."""
+
+    def session_progress(self, session: str) -> int: ...
+
+    def ingest(self, records: Sequence[Record], *, session: str) -> int: ...
 
 
 @dataclass
@@ -47,7 +59,7 @@ def _marker(path: Path) -> Path:
     return path.with_name(path.name + ".synced")
 
 
-def replay(path: Path, store: Store, *, force: bool = False) -> ReplayResult:
+def replay(path: Path, store: Target, *, force: bool = False) -> ReplayResult:
     """Ingest whatever ``store`` lacks of the run log at ``path``."""
     marker = _marker(path)
     if marker.exists() and not force:
@@ -107,5 +119,7 @@ def catch_up(root: Path, store: Store) -> list[ReplayResult]:
     for path in find_run_logs([runs]):
         if path.parent.name.startswith("offline-run"):
             continue
+        if bound_server(path) is not None:
+            continue  # a run logged to a runyard server: `runyard sync` sends it there
         out.append(replay(path, store))
     return out

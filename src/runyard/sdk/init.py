@@ -16,7 +16,8 @@ from typing import Any
 from runyard import records as R
 from runyard.errors import ResumeError, UsageError
 from runyard.runlog import RunLogWriter
-from runyard.sdk import console, lifecycle
+from runyard.runlog.binding import bind_to_server
+from runyard.sdk import console, lifecycle, remote
 from runyard.sdk.config import load_config_source
 from runyard.sdk.console import ConsoleCapture
 from runyard.sdk.metadata import MetadataProbe, quick_metadata
@@ -90,7 +91,10 @@ def init(
     settings: Settings | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Run:
-    """Start a run that records to the embedded store (or, offline, to a run log only).
+    """Start a run that records to the embedded store, to a runyard server, or (offline) to a run log only.
+
+    Runs go to a server when ``Settings(base_url=...)``, ``RUNYARD_BASE_URL`` or ``runyard login`` names one;
+    ``init()`` then waits at most 2 s for it (only to check an ``id``), and never for its records.
 
     Args:
         project: the project the run belongs to; ``"Uncategorized"`` when none is given.
@@ -119,6 +123,7 @@ def init(
     Raises:
         runyard.errors.ResumeError: ``resume`` cannot be honoured.
         runyard.errors.UsageError: an argument is invalid; the message says which and why.
+        runyard.errors.RemoteError: the server refused the API key while checking ``id``.
     """
     unknown = sorted(k for k in kwargs if k not in _ACCEPTED)
     if unknown:
@@ -149,7 +154,10 @@ def init(
             previous.finish()
 
     project = project or env.get("project") or "Uncategorized"
-    entity = entity or env.get("entity") or _username()
+    if resolved.mode == "online":
+        remote.check_login(resolved)
+    login_entity = resolved.login_entity if resolved.base_url is not None else None
+    entity = entity or env.get("entity") or login_entity or _username()
     notes = notes if notes is not None else env.get("notes")
     group = group if group is not None else env.get("group")
     job_type = job_type if job_type is not None else env.get("job_type")
@@ -175,10 +183,13 @@ def init(
     state = None
     sink = None
     if run_id is not None and resolved.mode == "online":
-        from runyard.sinks import LocalSink
+        if resolved.base_url is not None:
+            state = remote.resume_state(resolved, entity, project, run_id, resume_mode)
+        else:
+            from runyard.sinks import LocalSink
 
-        sink = LocalSink(resolved.store_url, resolved.crash_timeout)
-        state = sink.resume_state(entity, project, run_id)
+            sink = LocalSink(resolved.store_url, resolved.crash_timeout)
+            state = sink.resume_state(entity, project, run_id)
         if state is not None and resume_mode in (None, "never"):
             raise ResumeError(
                 f"run {run_id!r} already exists in project {entity}/{project}. Pass resume='allow' (or 'must') "
@@ -262,6 +273,9 @@ def init(
     if resolved.mode == "online":
         from runyard.sinks.process import IngesterProcess
 
+        if resolved.base_url is not None:
+            bind_to_server(writer.path, resolved.base_url)
+
         run._ingester = IngesterProcess(writer.path, session, resolved)
 
     lifecycle.install_hooks()
@@ -274,7 +288,12 @@ def init(
         lifecycle.write_resume_file(run)
     if not resolved.silent:
         verb = "resuming" if resumed else "starting"
-        where = f"offline, run log {writer.path}" if resolved.mode == "offline" else f"store {resolved.root_dir}"
+        if resolved.mode == "offline":
+            where = f"offline, run log {writer.path}"
+        elif resolved.base_url is not None:
+            where = f"server {resolved.base_url}"
+        else:
+            where = f"store {resolved.root_dir}"
         print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
     _start_observers(run, resolved)
     return run

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from runyard import records as R
 from runyard.errors import UsageError
+from runyard.runlog.binding import unbind
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
@@ -97,6 +98,8 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
         for problem in problems:
             print(f"runyard: {problem}", file=sys.stderr)
         where = "run log " + str(run._writer.path) if run._settings.mode == "offline" and run._writer else "store"
+        if run._settings.mode == "online" and run._settings.base_url:
+            where = f"server {run._settings.base_url}"
         print(
             f"runyard: run {run.name} ({run.id}) {state}: {run.step} steps in the {where}",
             file=sys.stderr,
@@ -136,14 +139,16 @@ def _settle(run: Run, seq: int) -> None:
     if done:
         if not run._settings.keep_run_log:
             writer.path.unlink(missing_ok=True)
+            unbind(writer.path)
             try:
                 writer.path.parent.rmdir()  # only when empty: files the user saved stay
             except OSError:
                 pass
     else:
         reason = f" ({ingester.last_error})" if ingester.last_error else ""
+        target = f"the server {run._settings.base_url}" if run._settings.base_url else "the store"
         print(
-            f"runyard: the store has not taken every record of run {run.id} yet{reason}. Nothing is lost: "
+            f"runyard: {target} has not taken every record of run {run.id} yet{reason}. Nothing is lost: "
             f"run `runyard sync {writer.path}` to finish ingesting it.",
             file=sys.stderr,
         )

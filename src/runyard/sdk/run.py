@@ -367,8 +367,9 @@ class Run:
 
     @property
     def url(self) -> str:
-        """Where ``runyard ui`` shows this run."""
-        return f"http://127.0.0.1:8080/{self._entity}/{self._project}/runs/{self._id}"
+        """Where the web app shows this run: on its runyard server, or where ``runyard ui`` serves by default."""
+        base = self._settings.base_url or "http://127.0.0.1:8080"
+        return f"{base}/{self._entity}/{self._project}/runs/{self._id}"
 
     @property
     def dir(self) -> str:

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from runyard.sinks.base import Sink
 from runyard.sinks.ingester import Ingester
 from runyard.sinks.local import LocalSink
 
@@ -42,9 +43,18 @@ def _interrupter(parent: int) -> Callable[[], None]:
     return interrupt
 
 
+def _sink(args: argparse.Namespace) -> Sink:
+    """The store of ``--store-url``, or the server of ``--server`` (its key in RUNYARD_API_KEY, not on argv)."""
+    if args.server:
+        from runyard.sinks.http import HttpSink
+
+        return HttpSink(args.server, args.api_key or "")
+    return LocalSink(args.store_url, args.crash_timeout)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run until told to drain, or until the training process is gone."""
-    sink = LocalSink(args.store_url, args.crash_timeout)
+    sink = _sink(args)
     ingester = Ingester(
         Path(args.log),
         args.session,
@@ -89,13 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runyard.sinks.daemon")
     parser.add_argument("--log", required=True)
     parser.add_argument("--session", required=True)
-    parser.add_argument("--store-url", required=True)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--store-url")
+    target.add_argument("--server", help="a runyard server's base URL; the API key is read from RUNYARD_API_KEY")
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--crash-timeout", type=float, default=300.0)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
-    return serve(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    # This process is an edge, like the CLI: the key comes in its environment (argv is visible to every user).
+    args.api_key = os.environ.get("RUNYARD_API_KEY")
+    return serve(args)
 
 
 if __name__ == "__main__":
