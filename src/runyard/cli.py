@@ -44,11 +44,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 class _SyncTargets:
-    """Where each run log goes: the server it was logged to, ``--base-url``, the configured server, or the store.
-
-    ``--store-url`` sends every log to that store; otherwise a log bound for a server (logged online to it) goes
-    there, and the others (offline runs, local runs whose process died) to ``--base-url`` or the server of
-    ``runyard login`` when there is one, else to the store. Stores and connections open on first use.
+    """Where each run log goes: ``--store-url`` or ``--base-url`` when given; else the server a run was logged to,
+    the store a local run was logged to, and for an offline run the server of ``runyard login`` /
+    ``RUNYARD_BASE_URL`` when there is one, else the store. Stores and connections open on first use.
     """
 
     def __init__(self, args: argparse.Namespace, settings: ResolvedSettings) -> None:
@@ -67,7 +65,10 @@ class _SyncTargets:
 
         server = None
         if self.args.store_url is None:
-            server = self.settings.base_url if self.args.base_url else bound_server(path) or self.settings.base_url
+            if self.args.base_url or path.parent.name.startswith("offline-run"):
+                server = self.settings.base_url
+            else:
+                server = bound_server(path)  # None: a run logged to a local store
         try:
             target = self._store_target() if server is None else self._server_target(server)
         except Error as exc:
@@ -245,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url",
         default=None,
         metavar="URL",
-        help="send every run log to this runyard server (default: each log's own server, else the one of "
-        "`runyard login` / RUNYARD_BASE_URL, else the store)",
+        help="send every run log to this runyard server (default: the server or store each run was logged to; "
+        "offline runs to the server of `runyard login` / RUNYARD_BASE_URL, else the store)",
     )
     common(p_sync)
     p_sync.set_defaults(func=cmd_sync)

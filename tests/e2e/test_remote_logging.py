@@ -21,6 +21,7 @@ import httpx
 import pytest
 from remote_server import ServerProcess, clean_env, free_port
 
+from runyard.replay import open_store
 from runyard.sdk.remote import INIT_WAIT_S
 from runyard.store import Store
 
@@ -198,6 +199,11 @@ def test_init_does_not_wait_for_an_unreachable_server_and_sync_sends_later(
     assert f"the server {url} has not taken every record" in err and "runyard sync" in err
     [left] = run_logs(tmp_path)
     assert left.with_name(left.name + ".server").read_text().strip() == url
+    local = open_store(f"sqlite:///{tmp_path}/local.db", tmp_path / "client")  # replays the local runs it finds
+    try:
+        assert local.get_run(ENTITY, "p", "r1") is None  # but not one bound for a server
+    finally:
+        local.close()
 
     # resume needs the run's state: it cannot go on without the server.
     refused = trainer(RESUME, tmp_path, RUNYARD_BASE_URL=url, RUNYARD_API_KEY=KEY)

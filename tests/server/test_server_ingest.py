@@ -225,3 +225,18 @@ assert "runyard.sdk" not in sys.modules
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert keyed.client.get("/runs/ana/p/r6").json()["state"] == "crashed"
+
+
+def test_login_in_a_script_sets_the_server_and_checks_the_key(keyed: LiveServer) -> None:
+    import runyard
+    from runyard.credentials import set_process_login
+    from runyard.settings import Settings
+
+    try:
+        assert runyard.login(key=KEY, host=keyed.url + "/", verify=True) is True
+        resolved = Settings().resolved()
+        assert (resolved.base_url, resolved.api_key) == (keyed.url, KEY)
+        with pytest.raises(RemoteError, match="refused the API key"):
+            runyard.login(key="wrong", verify=True)  # the host stays; the key is replaced
+    finally:
+        set_process_login(None, None)

@@ -137,7 +137,9 @@ def init(
     elif isinstance(settings, dict):
         settings = Settings(**settings)
     elif not isinstance(settings, Settings):
-        settings = Settings(**{k: v for k, v in getattr(settings, "__dict__", {}).items() if not k.startswith("_")})
+        # Another library's settings object (a real wandb.Settings): its server and key are W&B's, not ours.
+        foreign = getattr(settings, "__dict__", {}).items()
+        settings = Settings(**{k: v for k, v in foreign if not k.startswith("_") and k not in ("base_url", "api_key")})
     env = init_params_from_env()
     if mode is not None:
         settings.mode = mode

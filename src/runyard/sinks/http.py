@@ -13,6 +13,7 @@ stop check costs a request only while nothing is being sent.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import time
@@ -127,7 +128,10 @@ class HttpSink:
                 "address given to `runyard login` or RUNYARD_BASE_URL"
             )
         found = msgpack.unpackb(answer.body, raw=False, strict_map_key=False).get("run")
-        return None if found is None else ResumeState(**found)
+        if found is None:
+            return None
+        known = {f.name for f in dataclasses.fields(ResumeState)}  # a newer server may say more
+        return ResumeState(**{k: v for k, v in found.items() if k in known})
 
     def whoami(self) -> dict[str, Any]:
         """Who the server says the key belongs to: ``{"username", "entity"}`` (checks the key)."""
