@@ -127,7 +127,8 @@ def server(url: str, work: Path) -> Iterator[tuple[str, psutil.Process]]:
     from runyard.store import Store
 
     with Store.open(url) as store:
-        store.create_api_key(ENTITY, "bench", key=KEY)
+        if store.api_key_owner(KEY) is None:
+            store.create_api_key(ENTITY, "bench", key=KEY)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
     env["RUNYARD_DIR"] = str(work / "server")
     proc = subprocess.Popen(

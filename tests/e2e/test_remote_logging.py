@@ -289,6 +289,14 @@ def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, server
     with Store.open(url) as store:
         assert store.series(ENTITY, "p", out.strip(), "x")[0] == list(range(300))
 
+    offline = trainer(NO_ID, tmp_path, RUNYARD_CONFIG_DIR=str(config), RUNYARD_MODE="offline")
+    out, err = offline.communicate(timeout=120)
+    assert offline.returncode == 0, err
+    synced = cli(tmp_path, "sync", RUNYARD_CONFIG_DIR=str(config))  # an offline run goes to the login's server
+    assert synced.returncode == 0 and f"server {server.url}" in synced.stdout, synced.stdout + synced.stderr
+    with Store.open(url) as store:
+        assert store.series(ENTITY, "p", out.strip(), "x")[0] == list(range(300))
+
     assert cli(tmp_path, "logout", RUNYARD_CONFIG_DIR=str(config)).returncode == 0
     local = trainer(NO_ID, tmp_path, RUNYARD_CONFIG_DIR=str(config))  # back to the local store
     out, err = local.communicate(timeout=120)
