@@ -55,7 +55,9 @@ from runyard.store.sql import SqlaSql
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work" / "chart_query"
-PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
+PG_ADMIN = os.environ.get("RUNYARD_TEST_POSTGRES_URL") or (
+    f"postgresql://{os.environ.get('PGUSER') or 'postgres'}@127.0.0.1:5432/postgres"
+)
 PG_DB = "runyard_bench_chart"
 RUNS, STEPS, TABLE_RUNS = 100, 1_000_000, 10_000
 SERIES_TARGET_MS, RUNS_TARGET_MS = 200.0, 300.0

@@ -15,7 +15,8 @@ CPU time of this process, steadier figures on a busy machine; on PostgreSQL the 
 bytes per point on disk (SQLite: the database
 file after a WAL checkpoint; PostgreSQL: ``pg_total_relation_size('blocks')``, dead row versions included, as
 a run leaves them before any vacuum), and PASS/MISS against the targets. PostgreSQL runs in a fresh database
-per repetition on ``--pg`` (``postgresql://root@127.0.0.1:5432/postgres``; ``--pg ''`` skips it).
+per repetition on ``--pg`` (``$RUNYARD_TEST_POSTGRES_URL``, else the role
+``$PGUSER`` or ``postgres`` on 127.0.0.1:5432; ``--pg ''`` skips it).
 
 Run from the repository root::
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import math
+import os
 import pstats
 import random
 import sqlite3
@@ -47,7 +49,10 @@ from typing import Any
 import runyard.store
 from runyard.store import Store
 
-PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/postgres"
+# As the tests log in: $RUNYARD_TEST_POSTGRES_URL, else the role $PGUSER (default postgres).
+PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL") or (
+    f"postgresql://{os.environ.get('PGUSER') or 'postgres'}@127.0.0.1:5432/postgres"
+)
 POINTS_PER_ROW = 12  # 10 metrics + _runtime + _timestamp
 
 

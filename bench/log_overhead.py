@@ -294,7 +294,7 @@ def verify_runyard(data_dir: Path, steps: int, result: dict[str, Any]) -> None:
     """Check that the store holds every point, then checkpoint its WAL (after the as-is size was taken)."""
     import sqlite3  # here, not at the top: the wandb worker's RSS should not carry it
 
-    db = data_dir / "runyard.db"
+    db = data_dir / "runyard" / "runyard.db"  # root_dir holds runyard's data folder, as init(dir=) does
     result["durable"] = False
     if not db.exists():
         result["notes"].append(f"no store at {db.name}: the data is not in the store")

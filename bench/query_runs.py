@@ -18,6 +18,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -137,7 +138,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--pg", default="postgresql://root@127.0.0.1:5432/postgres")
+    pg_default = os.environ.get("RUNYARD_TEST_POSTGRES_URL") or (
+        f"postgresql://{os.environ.get('PGUSER') or 'postgres'}@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--pg", default=pg_default)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _bench("SQLite", f"sqlite:///{tmp}/bench.db", args.runs, args.reps)

@@ -3,6 +3,12 @@
 The store suite runs on SQLite (a file in a temp dir) and PostgreSQL (a fresh database per test on
 127.0.0.1:5432, dropped afterwards). PostgreSQL is skipped only when ``RUNYARD_TEST_POSTGRES=0``; otherwise a
 server that cannot be reached is an error, not a skip, so CI never passes without it.
+
+The tests log in to PostgreSQL with ``RUNYARD_TEST_POSTGRES_URL`` (an admin URL whose role may create
+databases), else as ``$PGUSER``, else as ``postgres``, the role every standard install has.
+
+Hypothesis runs without its per-example deadline everywhere: no property here is about speed, and a deadline
+only makes a loaded machine fail tests (speed is measured in ``bench/``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from runyard.store import Store
@@ -34,7 +41,28 @@ def _ensure_runyard_importable() -> None:
 
 _ensure_runyard_importable()
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+settings.register_profile("runyard", deadline=None)
+settings.load_profile("runyard")
+
+
+def postgres_admin_url() -> str:
+    """The URL the tests create and drop their PostgreSQL databases with (see the module's docstring)."""
+    url = os.environ.get("RUNYARD_TEST_POSTGRES_URL")
+    if url:
+        return url
+    role = os.environ.get("PGUSER") or "postgres"
+    return f"postgresql://{role}@127.0.0.1:5432/postgres"
+
+
+PG_ADMIN_URL = postgres_admin_url()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The PostgreSQL admin URL of the test run (skipped with ``RUNYARD_TEST_POSTGRES=0``)."""
+    if os.environ.get("RUNYARD_TEST_POSTGRES") == "0":
+        pytest.skip("RUNYARD_TEST_POSTGRES=0")
+    return PG_ADMIN_URL
 
 
 def _postgres_url(database: str) -> str:

@@ -14,7 +14,7 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),
@@ -23,6 +23,7 @@ ALLOWED = {
     "sinks": {"runlog", "store"},
     "sdk": {"runlog", "sinks"},
     "replay": {"runlog", "store"},
+    "sync": {"replay", "runlog", "store", "sinks"},
     "api": {"store", "replay"},
     "demo": {"package", "sdk", "replay", "store"},
     "server": {"store", "replay"},
@@ -117,3 +118,16 @@ def test_every_setting_is_documented() -> None:
     doc = (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8")
     missing = [f.name for f in dataclasses.fields(Settings) if f.name != "extra" and f"`{f.name}`" not in doc]
     assert missing == []
+
+
+def test_property_tests_have_no_deadline() -> None:
+    # tests/conftest.py loads a Hypothesis profile without the per-example deadline: no property here is about
+    # speed, and a deadline only fails tests on a loaded machine (speed is measured in bench/).
+    from hypothesis import settings
+
+    assert settings.default.deadline is None
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        if path.resolve() == Path(__file__).resolve():
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "deadline=" not in text.replace("deadline=None", ""), f"{path.name} sets a Hypothesis deadline"

@@ -104,3 +104,15 @@ def test_settings_choose_a_server_or_a_store(env: dict[str, str]) -> None:
     assert Settings().resolved(env).api_key == "process-key"
     with pytest.raises(UsageError, match="not both"):
         Settings(base_url="http://a:1", store_url="sqlite:///x.db").resolved(env)
+
+
+def test_an_init_destination_replaces_the_one_setup_gave(env: dict[str, str]) -> None:
+    # runyard.setup(settings=...) gives defaults that init(settings=...) merges over: naming a server there
+    # replaces setup()'s store, and naming a store replaces setup()'s server and key, instead of "not both".
+    to_store = Settings(store_url="sqlite:///setup.db")
+    to_server = Settings(base_url="http://setup:1", api_key="setup-key")
+    moved = Settings(base_url="http://init:2").over(to_store).resolved(env)
+    assert moved.base_url == "http://init:2" and moved.default_store
+    kept_local = Settings(store_url="sqlite:///init.db").over(to_server).resolved(env)
+    assert (kept_local.base_url, kept_local.api_key, kept_local.store_url) == (None, None, "sqlite:///init.db")
+    assert Settings(heartbeat_interval=5).over(to_server).resolved(env).base_url == "http://setup:1"

@@ -1,6 +1,6 @@
 """runyard: self-hosted experiment tracking with the wandb API.
 
-``import runyard as wandb`` and keep your training script as it is::
+``import runyard as wandb``: most training scripts run unchanged (docs/sdk.md says what does not yet)::
 
     import runyard as wandb
 
@@ -20,22 +20,39 @@ from runyard import errors
 from runyard.errors import Error
 
 if TYPE_CHECKING:
+    from runyard import util
     from runyard.api import Api
-    from runyard.sdk.api import define_metric, finish, log, login, unwatch, watch
+    from runyard.sdk.alerts import AlertLevel
+    from runyard.sdk.api import (
+        alert,
+        define_metric,
+        finish,
+        log,
+        login,
+        mark_preempting,
+        require,
+        setup,
+        teardown,
+        unwatch,
+        watch,
+    )
     from runyard.sdk.init import init
     from runyard.sdk.metrics import Metric
     from runyard.sdk.run import Run
+    from runyard.sdk.term import termerror, termlog, termsetup, termwarn
     from runyard.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertLevel",
     "Api",
     "Error",
     "Metric",
     "Run",
     "Settings",
     "__version__",
+    "alert",
     "config",
     "define_metric",
     "errors",
@@ -43,9 +60,18 @@ __all__ = [
     "init",
     "log",
     "login",
+    "mark_preempting",
+    "require",
     "run",
+    "setup",
     "summary",
+    "teardown",
+    "termerror",
+    "termlog",
+    "termsetup",
+    "termwarn",
     "unwatch",
+    "util",
     "watch",
 ]
 
@@ -59,11 +85,23 @@ _LAZY = {
     "login": "runyard.sdk.api",
     "watch": "runyard.sdk.api",
     "unwatch": "runyard.sdk.api",
+    "mark_preempting": "runyard.sdk.api",
+    "alert": "runyard.sdk.api",
+    "require": "runyard.sdk.api",
+    "setup": "runyard.sdk.api",
+    "teardown": "runyard.sdk.api",
+    "termlog": "runyard.sdk.term",
+    "termwarn": "runyard.sdk.term",
+    "termerror": "runyard.sdk.term",
+    "termsetup": "runyard.sdk.term",
+    "AlertLevel": "runyard.sdk.alerts",
     "Metric": "runyard.sdk.metrics",
     "Run": "runyard.sdk.run",
     "Settings": "runyard.settings",
     "Api": "runyard.api",
 }
+# Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
+_SUBMODULES = frozenset({"util"})
 
 
 class _RunyardModule(types.ModuleType):
@@ -111,10 +149,12 @@ _PRE_INIT: dict[str, Any] = {}
 
 def __dir__() -> list[str]:
     # Tab completion (IPython, notebooks) lists the SDK's names before they are first used.
-    return sorted({*globals(), *_LAZY, "config", "run", "summary"})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES, "config", "run", "summary"})
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"runyard.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'runyard' has no attribute {name!r}")

@@ -6,119 +6,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from runyard.settings import ResolvedSettings, Settings
+from runyard.settings import ResolvedSettings, Settings, server_key_folder
 
 
 def _settings(args: argparse.Namespace) -> ResolvedSettings:
     return Settings(root_dir=args.dir, store_url=args.store_url).resolved()
 
 
-_SYNC_ATTEMPTS = 4
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
-    from runyard.replay import find_run_logs
+    from runyard.sync import sync
 
-    settings = Settings(root_dir=args.dir, store_url=args.store_url, base_url=args.base_url).resolved()
-    paths = [Path(p) for p in args.paths] or [settings.runs_dir]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        print(f"runyard sync: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    targets = _SyncTargets(args, settings)
-    failed = 0
-    total = 0
-    try:
-        for path in find_run_logs(paths):
-            total += 1
-            error = targets.sync(path, force=args.force)
-            if error:
-                failed += 1
-                print(f"{path}: {error}", file=sys.stderr)
-    finally:
-        targets.close()
-    print(f"runyard sync: {total} run log(s) checked, {failed} failed; {targets.describe()}")
-    return 1 if failed else 0
-
-
-class _SyncTargets:
-    """Where each run log goes: ``--store-url`` or ``--base-url`` when given; else the server a run was logged to,
-    the store a local run was logged to, and for an offline run the server of ``runyard login`` /
-    ``RUNYARD_BASE_URL`` when there is one, else the store. Stores and connections open on first use.
-    """
-
-    def __init__(self, args: argparse.Namespace, settings: ResolvedSettings) -> None:
-        self.args = args
-        self.settings = settings
-        self._store: Any = None
-        self._sinks: dict[str, Any] = {}
-
-    def sync(self, path: Path, *, force: bool) -> str | None:
-        """Replay one run log; returns what went wrong, or None."""
-        import time
-
-        from runyard.errors import Error, RemoteError
-        from runyard.replay import replay
-        from runyard.runlog.binding import bound_server
-
-        server = None
-        if self.args.store_url is None:
-            if self.args.base_url or path.parent.name.startswith("offline-run"):
-                server = self.settings.base_url
-            else:
-                server = bound_server(path)  # None: a run logged to a local store
-        try:
-            target = self._store_target() if server is None else self._server_target(server)
-        except Error as exc:
-            return str(exc)
-        for attempt in range(_SYNC_ATTEMPTS):
-            try:
-                result = replay(path, target, force=force)
-            except RemoteError as exc:
-                if not exc.retryable or attempt == _SYNC_ATTEMPTS - 1:
-                    return str(exc)
-                time.sleep(2**attempt)  # the server may be restarting: replaying again is harmless
-                continue
-            if result.error:
-                return result.error
-            if result.applied:
-                print(f"{path}: ingested {result.applied} records (up to #{result.last_seq})")
-            return None
-        return None  # pragma: no cover - the loop returns
-
-    def _store_target(self) -> Any:
-        if self._store is None:
-            from runyard.store import Store
-
-            self._store = Store.open(self.settings.store_url, crash_timeout=self.settings.crash_timeout)
-        return self._store
-
-    def _server_target(self, server: str) -> Any:
-        if server not in self._sinks:
-            from runyard.errors import UsageError
-            from runyard.sinks.http import HttpSink
-
-            key = self.settings.api_key if server == self.settings.base_url else None
-            if key is None:
-                key = Settings(root_dir=self.args.dir, base_url=server).resolved().api_key
-            if not key:
-                raise UsageError(f"no API key for the runyard server {server}: run `runyard login {server}` first")
-            self._sinks[server] = HttpSink(server, key)
-        return self._sinks[server]
-
-    def describe(self) -> str:
-        where = [f"server {url}" for url in self._sinks]
-        if self._store is not None or not where:
-            where.append(f"store {self.settings.store_url}")
-        return ", ".join(where)
-
-    def close(self) -> None:
-        for sink in self._sinks.values():
-            sink.close()
-        if self._store is not None:
-            self._store.close()
+    return sync(
+        [Path(p) for p in args.paths], dir=args.dir, store_url=args.store_url, base_url=args.base_url, force=args.force
+    )
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -178,49 +79,117 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runyard.demo import PROJECT, demo_entity
     from runyard.demo import main as demo_main
 
-    code = demo_main(root_dir=args.dir, steps=args.steps)
-    if code != 0 or args.no_ui:
-        return code
-    from runyard.server.serve import serve
+    sock = None
+    if not args.no_ui:
+        from runyard.server.serve import bind_or_say
 
-    settings = _settings(args)
-    print("\nThe web app shows the runs at the address below.", flush=True)
-    return serve(
-        settings.store_url,
-        host=args.host,
-        port=args.port,
-        crash_timeout=settings.crash_timeout,
-        path=f"{demo_entity()}/{PROJECT}",
-    )
+        # The port first: a taken one is said before any run is logged (and before a retry logs 4 more).
+        sock = bind_or_say(args.host, args.port)
+        if sock is None:
+            return 1
+    try:
+        code = demo_main(dir=args.dir, steps=args.steps, store_url=args.store_url)
+        if code != 0 or sock is None:
+            return code
+        from runyard.server.serve import serve
+
+        settings = _settings(args)
+        print("\nThe web app shows the runs at the address below.", flush=True)
+        return serve(
+            settings.store_url,
+            host=args.host,
+            port=args.port,
+            crash_timeout=settings.crash_timeout,
+            path=f"{demo_entity()}/{PROJECT}",
+            sock=sock,
+            public_url=args.url,
+        )
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
     settings = _settings(args)
+    if settings.no_local_data() and not args.create:
+        print(
+            f"runyard ui: {settings.no_local_data_message('--dir')} To start a new, empty store here (for wandb "
+            "clients to log into), pass --create.",
+            file=sys.stderr,
+        )
+        return 2
     return serve(
         settings.store_url,
         host=args.host,
         port=args.port,
         crash_timeout=settings.crash_timeout,
-        key_folder=settings.root_dir,
+        key_folder=settings.data_dir,
         blobs=args.blobs,
+        public_url=args.url,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
     )
 
 
 def cmd_server(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
-    settings = Settings(store_url=args.db).resolved()
+    settings = Settings(root_dir=args.dir, store_url=args.db).resolved()
     return serve(
         args.db,
         host=args.host,
         port=args.port,
         crash_timeout=settings.crash_timeout,
-        key_folder=settings.root_dir,
+        key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
+        public_url=args.url,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
     )
 
+
+def _exposure(p: argparse.ArgumentParser) -> None:
+    """The options that widen which browsers' requests a server answers (see runyard.server.origins)."""
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the server answers to besides IP addresses, localhost and this machine's name "
+        "(repeatable; .example.com: the name and its subdomains; *: any). Browsers' requests naming another "
+        "host are refused, which stops DNS-rebinding attacks",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an origin (https://runyard.example.com) whose pages may change runs, besides the server's own "
+        "(repeatable): the address users open when a proxy in front gives the server another Host",
+    )
+
+
+def _server_key_folder(given_dir: str | None, settings: ResolvedSettings) -> Path:
+    """Where ``runyard server`` keeps the API key it prints: the data folder of ``--dir``; else beside a SQLite
+    store's file; else (PostgreSQL) the user's runyard configuration folder, one file per database, never the
+    current folder."""
+    if given_dir is not None:
+        return settings.data_dir
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.store_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).absolute().parent
+    return server_key_folder(url.render_as_string(hide_password=True))
+
+
+_DIR_HELP = (
+    "the folder that holds runyard's data folder runyard/, as init(dir=...) takes it (default: $RUNYARD_DIR, "
+    "else the current folder)"
+)
+_URL_HELP = "the address users reach this server at, if not the one it listens on (behind a proxy); run links name it"
 
 _BLOBS_HELP = (
     "where run files are stored: a folder (a path or file:///abs/path) or an S3-compatible bucket "
@@ -236,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dir", default=None, help="runyard data folder (default ./runyard or $RUNYARD_DIR)")
-        p.add_argument("--store-url", default=None, help="store URL (default: the SQLite file in --dir)")
+        p.add_argument("--dir", default=None, help=_DIR_HELP)
+        p.add_argument("--store-url", default=None, help="store URL (default: runyard/runyard.db in --dir)")
 
     p_sync = sub.add_parser("sync", help="ingest run logs (offline runs, or runs whose process died)")
     p_sync.add_argument("paths", nargs="*", help="run log files, run folders or a runyard folder")
@@ -267,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--no-ui", action="store_true", help="only log the runs; do not serve the web app afterwards")
     p_demo.add_argument("--host", default="127.0.0.1", help="address the web app listens on (default 127.0.0.1)")
     p_demo.add_argument("--port", type=int, default=8080, help="port the web app listens on (default 8080)")
+    p_demo.add_argument("--url", default=None, help=_URL_HELP)
     common(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
@@ -274,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_ui.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_ui.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    p_ui.add_argument("--url", default=None, help=_URL_HELP)
+    p_ui.add_argument(
+        "--create", action="store_true", help="start a new, empty store when --dir holds no runyard data yet"
+    )
+    _exposure(p_ui)
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
@@ -282,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
+    p_server.add_argument("--url", default=None, help=_URL_HELP)
+    p_server.add_argument(
+        "--dir",
+        default=None,
+        help="keep the API key for wandb clients in DIR/runyard/api-key (default: beside a SQLite store's file; "
+        "for PostgreSQL, the user's runyard configuration folder)",
+    )
+    _exposure(p_server)
     p_server.set_defaults(func=cmd_server)
     return parser
 

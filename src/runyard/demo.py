@@ -86,34 +86,37 @@ def train(config: dict[str, float], steps: int, seed: int) -> None:
         runyard.log(metrics)
 
 
-def main(root_dir: str | None = None, steps: int = 300) -> int:
-    """Run the demo; returns a process exit code."""
-    settings = runyard.Settings(root_dir=root_dir, silent=True)
+def main(dir: str | None = None, steps: int = 300, store_url: str | None = None) -> int:
+    """Run the demo; returns a process exit code. ``dir`` is the folder that holds the ``runyard/`` data folder."""
+    settings = runyard.Settings(root_dir=dir, store_url=store_url, silent=True)
+    where = settings.resolved()
+    print(
+        f"runyard demo: training {len(_SETTINGS)} small models ({steps} steps each), logging every step to "
+        f"{where.store_shown}",
+        flush=True,
+    )
     started = time.perf_counter()
     results = []
     for i, config in enumerate(_SETTINGS):
         with runyard.init(project=PROJECT, config=config, settings=settings, group="logreg", tags=["demo"]) as run:
             runyard.define_metric("val/accuracy", summary="max,last")
             train(config, steps, seed=i)
-            results.append((run.name, run.id, config, run.summary["val/accuracy"]))
-            root = run.settings.root_dir
-            url = run.settings.store_url
+            results.append((f"{run.name} ({run.id})", config, run.summary["val/accuracy"]["max"]))
+        print(f"  {i + 1}/{len(_SETTINGS)} {run.name}: best val accuracy {results[-1][2]:.3f}", flush=True)
     elapsed = time.perf_counter() - started
-    print(f"Trained {len(_SETTINGS)} runs of {steps} steps in {elapsed:.1f} s, logged with runyard.\n")
-    print(f"{'run':<28} {'lr':>6} {'batch':>6} {'degree':>6} {'best val acc':>13}")
-    for name, run_id, config, acc in results:
-        print(
-            f"{name + ' (' + run_id + ')':<28} {config['lr']:>6} {config['batch_size']:>6} {config['degree']:>6} "
-            f"{acc['max']:>13.3f}"
-        )
+    print(f"\nTrained {len(_SETTINGS)} runs of {steps} steps in {elapsed:.1f} s, logged with runyard.\n")
+    width = max(len("run"), *(len(name) for name, _, _ in results))
+    print(f"{'run':<{width}}  {'lr':>6} {'batch':>6} {'degree':>6} {'best val acc':>13}")
+    for name, config, acc in results:
+        print(f"{name:<{width}}  {config['lr']:>6} {config['batch_size']:>6} {config['degree']:>6} {acc:>13.3f}")
     from runyard.replay import open_store
 
-    store = open_store(url, root)
+    store = open_store(where.store_url, where.data_dir)
     try:
         runs = store.list_runs(demo_entity(), PROJECT)
     finally:
         store.close()
-    print(f"\nThe data went to {root} (store: {url}); project {PROJECT} now holds {len(runs)} run(s).")
+    print(f"\nThe data went to {where.store_shown}; project {PROJECT} now holds {len(runs)} run(s).")
     print('Offline runs (init(mode="offline")) are ingested later with `runyard sync`.')
     sys.stdout.flush()
     return 0

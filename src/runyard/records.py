@@ -11,6 +11,10 @@ encoding of a three-item list ``[seq, kind, body]``:
 ``body``
     a dict whose shape depends on the kind (the ``*Body`` TypedDicts below).
 
+A run log is framed so that a reader can skip damaged bytes and go on with the next intact record. Where the
+skipped bytes held records, the reader hands on one ``gap`` record in their place (no writer ever writes one):
+a store accepts a jump in sequence numbers only through it, and records what was lost.
+
 A session's first record is always ``start``; a session ends with ``exit`` (a session without one belongs to a
 process that died, and its run reads ``crashed`` once its heartbeat is older than the crash timeout).
 """
@@ -31,6 +35,7 @@ KIND_METADATA = "metadata"
 KIND_CONSOLE = "console"
 KIND_SYSTEM = "system"
 KIND_FILE = "file"
+KIND_GAP = "gap"
 
 KINDS = frozenset(
     {
@@ -46,6 +51,7 @@ KINDS = frozenset(
         KIND_CONSOLE,
         KIND_SYSTEM,
         KIND_FILE,
+        KIND_GAP,
     }
 )
 
@@ -166,3 +172,13 @@ class FileBody(TypedDict):
 
     name: str
     content: bytes
+
+
+class GapBody(TypedDict):
+    """Inserted by a run-log reader (never written): records ``first``..``last`` were in damaged bytes and are
+    lost. The record's own seq is ``last``; ``start``/``end`` are the skipped byte range of the run log."""
+
+    first: int
+    last: int
+    start: int
+    end: int

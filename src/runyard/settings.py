@@ -6,6 +6,7 @@ only one that reads ``os.environ``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -22,6 +23,9 @@ _CONSOLE = ("auto", "wrap", "redirect", "off")
 # W&B's other console modes, read as the runyard mode that does the same capture.
 _CONSOLE_ALIASES = {"wrap_raw": "wrap", "wrap_emu": "wrap"}
 _MIN_STATS_INTERVAL = 1.0
+
+DATA_FOLDER = "runyard"
+"""The name of runyard's data folder, made inside the ``dir`` folder (W&B's is ``wandb``)."""
 
 # W&B's names for runyard settings (``wandb.Settings(x_disable_stats=True)`` keeps working).
 _ALIASES = {
@@ -75,9 +79,11 @@ class Settings:
     Attributes:
         mode: "online" (the default: ingest into the store as you log), "offline" (write the run log only; ingest
             later with ``runyard sync``) or "disabled" (every call is a no-op).
-        root_dir: folder holding the embedded store and run logs; ``./runyard`` unless ``RUNYARD_DIR`` says otherwise.
-        store_url: SQLAlchemy URL of the store; default ``sqlite:///<root_dir>/runyard.db``. A PostgreSQL URL puts
-            the runs in a shared database.
+        root_dir: the folder in which runyard keeps its data folder ``runyard/`` (the SQLite store and the run
+            logs), as W&B keeps ``wandb/`` in its ``root_dir``: ``init(dir=...)``, ``RUNYARD_DIR`` /
+            ``WANDB_DIR`` and the commands' ``--dir`` all name this folder. Default: the current folder.
+        store_url: SQLAlchemy URL of the store; default ``sqlite:///<root_dir>/runyard/runyard.db``. A PostgreSQL
+            URL puts the runs in a shared database.
         base_url: the runyard server runs are sent to (``http://host:port``); default ``RUNYARD_BASE_URL``, else
             the server of ``runyard login``. When set, runs go to the server over HTTP instead of a store. An
             explicit ``store_url`` (argument or ``RUNYARD_STORE_URL``) wins over a login, not over
@@ -99,6 +105,9 @@ class Settings:
         disable_stats: do not sample system metrics (W&B: ``x_disable_stats``).
         stats_sampling_interval: seconds between system-metrics samples (default 15, at least 1; W&B:
             ``x_stats_sampling_interval``).
+        stop_grace: seconds a training process has to stop after each signal when the run is stopped from the
+            web app (SIGINT, then SIGTERM, then SIGKILL; default 30): raise it for a script that saves a long
+            checkpoint on KeyboardInterrupt.
     """
 
     mode: str | None = None
@@ -116,6 +125,7 @@ class Settings:
     save_requirements: bool | None = None
     disable_stats: bool | None = None
     stats_sampling_interval: float | None = None
+    stop_grace: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -137,6 +147,21 @@ class Settings:
                 stacklevel=2,
             )
 
+    def over(self, defaults: Settings) -> Settings:
+        """A copy of these settings whose unset fields take their values from ``defaults``."""
+        merged = copy.copy(defaults)  # not Settings(...): the defaults' unknown settings warned once already
+        # A destination given here replaces the defaults' one: a store and a server cannot both be set.
+        if self.base_url is not None:
+            merged.store_url = None
+        if self.store_url is not None:
+            merged.base_url = merged.api_key = None
+        for f in fields(self):
+            if f.name == "extra":
+                merged.extra = {**defaults.extra, **self.extra}
+            elif getattr(self, f.name) is not None:
+                setattr(merged, f.name, getattr(self, f.name))
+        return merged
+
     def resolved(self, environ: Mapping[str, str] | None = None) -> ResolvedSettings:
         """Fill every unset field from the environment, then the defaults, and validate."""
         env = os.environ if environ is None else environ
@@ -147,11 +172,9 @@ class Settings:
             mode = "online"
         if mode not in _MODES:
             raise UsageError(f"mode must be one of {', '.join(_MODES)}; got {mode!r}")
-        root = Path(self.root_dir or env_value("DIR", env) or "runyard")
-        if self.root_dir is None and env_value("DIR", env) and not env.get("RUNYARD_DIR"):
-            # WANDB_DIR names the folder that holds wandb's own "wandb/" folder; keep ours beside it.
-            root = root / "runyard"
-        store_url = self.store_url or env.get("RUNYARD_STORE_URL") or f"sqlite:///{root.absolute() / 'runyard.db'}"
+        # One meaning everywhere, W&B's: "dir" is the folder that holds the data folder (wandb/ for W&B).
+        root = Path(os.fspath(self.root_dir or env_value("DIR", env) or ".")).expanduser().absolute()
+        store_url = self.store_url or env.get("RUNYARD_STORE_URL") or f"sqlite:///{root / DATA_FOLDER / 'runyard.db'}"
         console = (self.console or env_value("CONSOLE", env) or "auto").lower()
         console = _CONSOLE_ALIASES.get(console, console)
         if console not in _CONSOLE:
@@ -160,7 +183,7 @@ class Settings:
         base_url, api_key, login_entity = self._server(env)
         return ResolvedSettings(
             mode=mode,
-            root_dir=root.absolute(),
+            dir=root,
             store_url=store_url,
             base_url=base_url,
             api_key=api_key,
@@ -186,6 +209,7 @@ class Settings:
                 self.stats_sampling_interval,
                 env.get("RUNYARD_STATS_SAMPLING_INTERVAL") or env.get("WANDB_X_STATS_SAMPLING_INTERVAL"),
             ),
+            stop_grace=_positive("stop_grace", self.stop_grace, env.get("RUNYARD_STOP_GRACE"), 30.0),
         )
 
     def _server(self, env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
@@ -252,7 +276,8 @@ class ResolvedSettings:
     """Settings with every field decided; built by :meth:`Settings.resolved`."""
 
     mode: str
-    root_dir: Path
+    dir: Path
+    """The folder that holds the data folder (``init(dir=...)``, ``RUNYARD_DIR``, ``--dir``; absolute)."""
     store_url: str
     heartbeat_interval: float
     crash_timeout: float
@@ -264,6 +289,7 @@ class ResolvedSettings:
     save_requirements: bool = True
     disable_stats: bool = False
     stats_sampling_interval: float = 15.0
+    stop_grace: float = 30.0
     base_url: str | None = None
     """The runyard server runs go to; None: the store at ``store_url``."""
     api_key: str | None = field(default=None, repr=False)
@@ -271,12 +297,80 @@ class ResolvedSettings:
     """The entity the server named at ``runyard login``: runs' default entity on that server."""
 
     @property
+    def data_dir(self) -> Path:
+        """runyard's data folder, ``<dir>/runyard``: the default SQLite store, run logs, the API key of ``ui``."""
+        return self.dir / DATA_FOLDER
+
+    @property
     def runs_dir(self) -> Path:
         """Where run folders (and their run logs) live."""
-        return self.root_dir / "runs"
+        return self.data_dir / "runs"
+
+    @property
+    def default_store(self) -> bool:
+        """Whether the store is the SQLite file in the data folder (not a URL that was given)."""
+        return self.store_url == f"sqlite:///{self.data_dir / 'runyard.db'}"
+
+    @property
+    def store_shown(self) -> str:
+        """The store as messages name it: the data folder for the default store, else its URL without a password."""
+        if self.default_store:
+            return str(self.data_dir)
+        head, sep, rest = self.store_url.partition("://")
+        if sep and "@" in rest:
+            credentials, _, host = rest.rpartition("@")
+            return f"{head}://{credentials.split(':', 1)[0]}@{host}"
+        return self.store_url
+
+    def no_local_data(self) -> bool:
+        """True when the store is the default SQLite file and there is nothing to open: neither the file nor a
+        run log to build it from. A command that only reads (``runyard ui``, ``Api()``) then says so instead
+        of creating an empty store (in the wrong folder, most likely)."""
+        if not self.default_store or (self.data_dir / "runyard.db").exists():
+            return False
+        return not (self.runs_dir.is_dir() and any(self.runs_dir.rglob("*.rylog")))
+
+    def no_local_data_message(self, how: str) -> str:
+        """What to say when :meth:`no_local_data`; ``how`` names the way to point at another folder."""
+        return (
+            f"no runyard data in {self.data_dir} (no runyard.db, no run logs): this is not the folder your runs "
+            f"were logged in. Pass {how} the folder that holds runyard/ (or set RUNYARD_DIR), or the store's URL."
+        )
 
     def replace(self, **changes: Any) -> ResolvedSettings:
         return dataclasses.replace(self, **changes)
+
+
+def store_driver_missing(url: str) -> str | None:
+    """What to install to open the store at ``url`` when its database driver is missing (PostgreSQL's
+    psycopg, an optional dependency), else None."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme not in ("postgresql", "postgres"):
+        return None
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("psycopg") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else postgres_driver_message()
+
+
+def postgres_driver_message() -> str:
+    """The one message for a PostgreSQL store without its driver."""
+    return (
+        "a PostgreSQL store needs the psycopg driver, which is not installed here: pip install 'runyard[postgres]' "
+        "(in a clone of runyard: pip install -e '.[postgres]')"
+    )
+
+
+def server_key_folder(store: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The folder of the API key ``runyard server`` prints for a store with no folder of its own (PostgreSQL):
+    ``$XDG_CONFIG_HOME/runyard/servers/<store>`` (``~/.config`` by default), one per database."""
+    env = os.environ if environ is None else environ
+    config = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    name = "".join(c if c.isalnum() or c in "-." else "_" for c in store.split("://", 1)[-1]).strip("_")
+    return config / "runyard" / "servers" / (name or "store")
 
 
 def init_params_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:

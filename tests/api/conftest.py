@@ -17,8 +17,6 @@ from places import Place
 
 from runyard.api import Api
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
-
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def place(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
@@ -32,18 +30,17 @@ def place(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if request.param == "sqlite":
             yield Place(root, f"sqlite:///{root}/runyard.db")
             return
-        if os.environ.get("RUNYARD_TEST_POSTGRES") == "0":
-            pytest.skip("RUNYARD_TEST_POSTGRES=0")
+        admin = request.getfixturevalue("pg_admin_url")
         import psycopg
         from sqlalchemy.engine import make_url
 
         name = f"runyard_api_{uuid.uuid4().hex[:16]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield Place(root, make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+            yield Place(root, make_url(admin).set(database=name).render_as_string(hide_password=False))
         finally:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

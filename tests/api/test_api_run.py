@@ -61,7 +61,7 @@ def test_run_properties(api: Api) -> None:
     assert (run.id, run.name, run.display_name, run.entity, run.project) == ("spiky", "spiky-run", "spiky-run",
                                                                               ENTITY, PROJECT)  # fmt: skip
     assert run.path == [ENTITY, PROJECT, "spiky"]
-    assert run.url.endswith(f"/{ENTITY}/{PROJECT}/runs/spiky")
+    assert run.url is None  # no server has served this store (tests/server/test_server_cli.py: with one)
     assert (run.state, run.exit_code) == ("finished", 0)
     assert (run.tags, run.notes, run.group, run.job_type) == (["a", "b"], "n", "grp", "train")
     assert run.config == {"lr": 0.1, "batch": 32}
@@ -153,10 +153,11 @@ def test_scan_history_reads_every_row(api: Api) -> None:
     assert list(run.scan_history(page_size=7)) == rows
     assert list(scan) == rows  # iterating again starts over
 
+    # With keys, rows carry _step too, as W&B's scan_history adds it to the keys.
     both = list(run.scan_history(keys=["loss", "sparse"], page_size=50))
-    assert both == [{"loss": LOSS[k], "sparse": k // 7} for k in range(0, STEPS, 7)]
+    assert both == [{"_step": k, "loss": LOSS[k], "sparse": k // 7} for k in range(0, STEPS, 7)]
     window = list(run.scan_history(keys=["loss"], min_step=100, max_step=200, page_size=30))
-    assert window == [{"loss": v} for v in LOSS[100:200]]  # max_step is exclusive, as in W&B
+    assert window == [{"_step": 100 + i, "loss": v} for i, v in enumerate(LOSS[100:200])]  # max_step is exclusive
     assert [r["_step"] for r in run.scan_history(keys=["_step", "loss"], min_step=2990, max_step=10**9)] == list(
         range(2990, STEPS)
     )
@@ -279,7 +280,8 @@ def test_default_api_reads_settings_and_catches_up_leftover_run_logs(
     records = raw_run_records("leftovers", "orphan", created_at=time.time(), tags=["orphan"])
     records.append([2, "row", {"loss": 0.25, "_step": 0, "_runtime": 0.1, "_timestamp": time.time()}])
     records.append([3, "exit", {"exit_code": 0, "state": "finished", "t": time.time(), "runtime": 0.2}])
-    writer = RunLogWriter(place.root / "runs" / "run-20240101_000000-orphan" / f"{records[0][2]['session']}.rylog")
+    folder = place.root / "runyard" / "runs" / "run-20240101_000000-orphan"  # RUNYARD_DIR holds runyard/
+    writer = RunLogWriter(folder / f"{records[0][2]['session']}.rylog")
     for record in records:
         writer.append(msgpack.packb(record, use_bin_type=True))
     writer.close()

@@ -77,6 +77,6 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60)  # a PostgreSQL server's shutdown is slow on a loaded machine
             except subprocess.TimeoutExpired:
                 self.kill()

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from remote_server import ServerProcess, clean_env, free_port
 
-from runyard.replay import open_store
+from runyard.replay import open_store, synced_into
 from runyard.sdk.remote import INIT_WAIT_S
 from runyard.store import Store
 
@@ -100,7 +100,7 @@ def trainer(code: str, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env=clean_env(RUNYARD_DIR=str(tmp_path / "client"), RUNYARD_SILENT="1", **env),
+        env=clean_env(**{"RUNYARD_DIR": str(tmp_path / "client"), "RUNYARD_SILENT": "1", **env}),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -132,7 +132,7 @@ def last_step(store: Store, run_id: str = "r1") -> int:
 
 
 def run_logs(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "client" / "runs").rglob("*.rylog"))
+    return sorted((tmp_path / "client" / "runyard" / "runs").rglob("*.rylog"))  # RUNYARD_DIR holds runyard/
 
 
 def test_the_server_killed_and_restarted_mid_run_loses_and_duplicates_nothing(
@@ -177,7 +177,7 @@ def test_init_does_not_wait_for_an_unreachable_server_and_sync_sends_later(
     silent.bind(("127.0.0.1", port))
     silent.listen(8)
     url = f"http://127.0.0.1:{port}"
-    proc = trainer(UNREACHABLE, tmp_path, RUNYARD_BASE_URL=url, RUNYARD_API_KEY=KEY)
+    proc = trainer(UNREACHABLE, tmp_path, RUNYARD_BASE_URL=url, RUNYARD_API_KEY=KEY, RUNYARD_SILENT="0")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -196,10 +196,11 @@ def test_init_does_not_wait_for_an_unreachable_server_and_sync_sends_later(
     assert float(line.split()[1]) < INIT_WAIT_S + 1.5, line
     assert proc.returncode == 0, err
     assert "could not check whether run 'r1' already exists" in err
-    assert f"the server {url} has not taken every record" in err and "runyard sync" in err
+    assert f"the runyard server {url} has not taken every record" in err
     [left] = run_logs(tmp_path)
+    assert f"runyard sync --base-url {url} {left}" in err  # the command names the server, not a store
     assert left.with_name(left.name + ".server").read_text().strip() == url
-    local = open_store(f"sqlite:///{tmp_path}/local.db", tmp_path / "client")  # replays the local runs it finds
+    local = open_store(f"sqlite:///{tmp_path}/local.db", tmp_path / "client" / "runyard")  # replays local runs
     try:
         assert local.get_run(ENTITY, "p", "r1") is None  # but not one bound for a server
     finally:
@@ -216,10 +217,12 @@ def test_init_does_not_wait_for_an_unreachable_server_and_sync_sends_later(
     synced = cli(tmp_path, "sync", RUNYARD_API_KEY=KEY)
     assert synced.returncode == 0, synced.stderr
     assert f"server {url}" in synced.stdout
+    assert f"run {ENTITY}/p/r1 holds 500 steps on the runyard server {url}" in synced.stdout  # read back
     assert keyed_store.series(ENTITY, "p", "r1", "x") == (list(range(500)), list(range(500)))
     assert keyed_store.get_run(ENTITY, "p", "r1").state == "finished"
+    assert synced_into(left) == {keyed_store.identity()}  # synced into the store the server serves
     again = cli(tmp_path, "sync", "--force", RUNYARD_API_KEY=KEY)
-    assert again.returncode == 0 and "ingested" not in again.stdout, again.stdout  # nothing twice
+    assert again.returncode == 0 and "nothing new to store" in again.stdout, again.stdout  # nothing twice
     assert keyed_store.series(ENTITY, "p", "r1", "x")[0] == list(range(500))
 
 
@@ -228,17 +231,17 @@ def test_a_wrong_key_is_a_clear_error_and_loses_nothing(
 ) -> None:
     server = ServerProcess(store_url, tmp_path).start()
     servers.append(server)
-    proc = trainer(NO_ID, tmp_path, RUNYARD_BASE_URL=server.url, RUNYARD_API_KEY="wrong")
+    proc = trainer(NO_ID, tmp_path, RUNYARD_BASE_URL=server.url, RUNYARD_API_KEY="wrong", RUNYARD_SILENT="0")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err  # the training script is not failed for it
     run_id = out.strip()
     assert "refused the API key" in err and f"runyard login {server.url}" in err
-    assert "runyard sync" in err
+    assert f"runyard sync --base-url {server.url} " in err
     assert keyed_store.get_run(ENTITY, "p", run_id) is None
 
     with_id = trainer(LOGS_UNTIL_TOLD, tmp_path, RUNYARD_BASE_URL=server.url, RUNYARD_API_KEY="wrong")
     _, err = with_id.communicate(timeout=60)
-    assert with_id.returncode != 0 and "RemoteError" in err and "refused the API key" in err  # init() checks an id
+    assert with_id.returncode != 0 and "AuthenticationError" in err and "refused the API key" in err  # init() checks id
 
     synced = cli(tmp_path, "sync", RUNYARD_API_KEY=KEY)
     assert synced.returncode == 0, synced.stderr
@@ -301,7 +304,7 @@ def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, server
     local = trainer(NO_ID, tmp_path, RUNYARD_CONFIG_DIR=str(config))  # back to the local store
     out, err = local.communicate(timeout=120)
     assert local.returncode == 0, err
-    with Store.open(f"sqlite:///{tmp_path}/client/runyard.db") as store:
+    with Store.open(f"sqlite:///{tmp_path}/client/runyard/runyard.db") as store:
         assert store.series(ENTITY, "p", out.strip(), "x")[0] == list(range(300))
 
 

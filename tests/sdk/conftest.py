@@ -1,6 +1,7 @@
 """Fixtures for the SDK suite: an isolated runyard root per test, and a reader for what the store holds.
 
-Every test gets its own ``RUNYARD_DIR`` (``tmp_path / "runyard"``), a working directory inside
+Every test gets its own ``RUNYARD_DIR`` (``tmp_path``: runs go to the data folder ``tmp_path / "runyard"``,
+the ``isolated_root`` fixture), a working directory inside
 ``tmp_path``, no ``RUNYARD_*`` / ``WANDB_*`` variables from the outside environment, and ``RUNYARD_SILENT``
 set. Whatever run a test leaves active is finished at teardown, so no test leaks a run into the next.
 """
@@ -21,7 +22,7 @@ import runyard
 
 @pytest.fixture(autouse=True)
 def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Iterator[Path]:
-    """A fresh runyard root for every test, once per store backend; the active run is finished at teardown.
+    """A fresh runyard data folder for every test, once per store backend; the active run is finished at teardown.
 
     On SQLite the runs go to the default store inside the root; on PostgreSQL to a fresh database named by
     ``RUNYARD_STORE_URL``.
@@ -30,7 +31,7 @@ def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: st
         if name.startswith(("RUNYARD_", "WANDB_")):
             monkeypatch.delenv(name)
     root = tmp_path / "runyard"
-    monkeypatch.setenv("RUNYARD_DIR", str(root))
+    monkeypatch.setenv("RUNYARD_DIR", str(tmp_path))
     if store_url.startswith("postgresql"):
         monkeypatch.setenv("RUNYARD_STORE_URL", store_url)
     monkeypatch.setenv("RUNYARD_SILENT", "true")

@@ -196,7 +196,7 @@ def test_offline_runs_keep_metadata_in_the_run_log_and_sync_it(repo, tmp_path, i
     assert kinds.count("metadata") == 2 and "file" in kinds and kinds[-1] == "exit"
 
     sync = subprocess.run(
-        [sys.executable, "-m", "runyard.cli", "sync", str(log_path), "--dir", str(isolated_root)],
+        [sys.executable, "-m", "runyard.cli", "sync", str(log_path), "--dir", str(isolated_root.parent)],
         env=dict(os.environ),
         capture_output=True,
         text=True,

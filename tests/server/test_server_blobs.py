@@ -160,7 +160,7 @@ _URL = re.compile(r"at (http://127\.0\.0\.1:\d+/)")
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
-    env["RUNYARD_DIR"] = str(tmp_path / "runyard")
+    env["RUNYARD_DIR"] = str(tmp_path)
     return env
 
 

@@ -23,7 +23,11 @@ import msgpack
 import pytest
 from live_server import LiveServer, assert_error
 
-from runyard.errors import RemoteError
+from runyard.errors import AuthenticationError, CommError, RemoteError
+from runyard.replay import replay, synced_into
+from runyard.runlog import RunLogWriter
+from runyard.sdk.limits import RECORD_LIMIT
+from runyard.server.bodies import MAX_API_BODY
 from runyard.server.routes.ingest import MAX_BODY_BYTES, MAX_RECORDS_BYTES
 from runyard.sinks.http import HttpSink
 
@@ -152,9 +156,14 @@ def test_answers_carry_stop_requests_and_crash_marks_apply(keyed: LiveServer) ->
         sink.heartbeat(session, time.time())
         assert keyed.store.get_run("ana", "p", "r3").heartbeat_at >= records[0][2]["started_at"]
         sink.mark_crashed(session)
-        assert keyed.client.get("/runs/ana/p/r3").json()["state"] == "crashed"
+        # A run whose process dies after a stop was asked for ends killed (the stop did it), not crashed.
+        assert keyed.client.get("/runs/ana/p/r3").json()["state"] == "killed"
         assert sink.progress(session) == 6
         assert sink.progress(uuid.uuid4().hex) == 0
+        unstopped, more = session_records("r3b", 2)
+        sink.ingest(more, session=unstopped)
+        sink.mark_crashed(unstopped)
+        assert keyed.client.get("/runs/ana/p/r3b").json()["state"] == "crashed"
     finally:
         sink.close()
 
@@ -189,9 +198,11 @@ def test_resume_state_and_the_errors_a_sink_reports(keyed: LiveServer) -> None:
     finally:
         sink.close()
     wrong = HttpSink(keyed.url, "wrong")
-    with pytest.raises(RemoteError, match=r"refused the API key .*runyard login") as refused:
+    with pytest.raises(AuthenticationError, match=r"refused the API key .*runyard login") as refused:
         wrong.ingest(records, session=session)
     assert (refused.value.status, refused.value.retryable) == (401, False)
+    # W&B's names: code written for wandb catches a refused key as a CommError.
+    assert isinstance(refused.value, RemoteError) and isinstance(refused.value, CommError)
     gone = HttpSink(keyed.url + "/nowhere", KEY)
     with pytest.raises(RemoteError, match="did not answer as a runyard server"):
         gone.progress(session)
@@ -202,6 +213,8 @@ def test_resume_state_and_the_errors_a_sink_reports(keyed: LiveServer) -> None:
     with pytest.raises(RemoteError, match="connection refused") as unreachable:
         closed.progress(session)
     assert unreachable.value.retryable and unreachable.value.status is None
+    assert not isinstance(unreachable.value, AuthenticationError)
+    assert isinstance(unreachable.value.exc, ConnectionRefusedError)  # W&B's CommError.exc
 
 
 def test_the_http_ingester_loads_no_database_library(keyed: LiveServer, tmp_path: Path) -> None:
@@ -240,3 +253,59 @@ def test_login_in_a_script_sets_the_server_and_checks_the_key(keyed: LiveServer)
             runyard.login(key="wrong", verify=True)  # the host stays; the key is replaced
     finally:
         set_process_login(None, None)
+
+
+def test_the_servers_guards_let_programs_through_and_refuse_pages(keyed: LiveServer) -> None:
+    # The SDK may reach the server under any name; every ingest call carries the key, so the Host rule (against
+    # DNS rebinding) does not apply there, nor the REST API's JSON-only rule (it sends gzip-compressed msgpack).
+    session, records = session_records("g1", 3)
+    named = post_records(keyed, session, records, Host="runyard.internal:8080")
+    assert named.status_code == 200, named.text
+    assert named.json()["last_seq"] == 4
+    me = keyed.client.get("/ingest/me", headers={"Host": "runyard.internal", "Authorization": f"Bearer {KEY}"})
+    assert me.status_code == 200 and me.json()["username"] == OWNER
+    # ... and only there: the REST API still refuses the name, and a page of another site is still refused.
+    assert_error(keyed.client.get("/runs/ana/p/g1", headers={"Host": "runyard.internal"}), 400, "bad_host", "")
+    page = post_records(keyed, session, records, Origin="https://evil.example")
+    assert_error(page, 403, "cross_site", "evil.example")
+    fetched = post_records(keyed, session, records, **{"Sec-Fetch-Site": "cross-site"})
+    assert_error(fetched, 403, "cross_site", "another site")
+
+
+def test_a_record_at_the_sdks_size_limit_fits_even_incompressible(keyed: LiveServer) -> None:
+    # The REST API's 8 MiB bound does not apply: the ingest route bounds its own (streamed) body, and its bound
+    # takes the largest record the SDK writes even when gzip cannot shrink it.
+    import os
+
+    content = os.urandom(RECORD_LIMIT - 64 * 1024)
+    assert len(gzip.compress(content, compresslevel=1)) > MAX_API_BODY
+    session, records = session_records("big", 1)
+    records.append([3, "file", {"name": "weights.bin", "content": content}])
+    sink = HttpSink(keyed.url, KEY)
+    try:
+        assert sink.ingest(records, session=session) == 3
+    finally:
+        sink.close()
+    assert keyed.store.file_content("ana", "p", "big", "weights.bin") == content
+    assert MAX_BODY_BYTES > RECORD_LIMIT * 1.01  # gzip of incompressible data adds ~0.03 %
+
+
+def test_sync_through_a_server_reads_back_steps_and_marks_the_servers_store(keyed: LiveServer, tmp_path: Path) -> None:
+    session, records = session_records("s1", 7)
+    records.append([len(records) + 1, "exit", {"exit_code": 0, "state": "finished", "t": time.time(), "runtime": 1.0}])
+    log = tmp_path / f"{session}.rylog"
+    writer = RunLogWriter(log)
+    for record in records:
+        writer.append(msgpack.packb(record, use_bin_type=True))
+    writer.close()
+    sink = HttpSink(keyed.url, KEY)
+    try:
+        assert sink.identity() == keyed.store.identity()  # the id of the store the server serves
+        result = replay(log, sink)
+        assert (result.applied, result.steps, result.complete, result.left_behind) == (9, 7, True, False)
+        assert sink.stored_steps(session) == 7 and sink.stored_steps(uuid.uuid4().hex) == 0
+    finally:
+        sink.close()
+    assert synced_into(log) == {keyed.store.identity()}
+    # The store itself, opened directly, knows the log is in it: synced through its server is synced into it.
+    assert replay(log, keyed.store).already

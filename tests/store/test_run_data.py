@@ -306,6 +306,8 @@ def test_deleting_a_runs_row_cascades_to_all_its_data(store: Store, fake_session
     s.add("console", _console(("stdout", "x")))
     s.add("system", {"t": 1.0, "runtime": 1.0, "values": {"system/cpu": 1.0}})
     s.add("file", {"name": "f", "content": b"x"})
+    gap = len(s.records) + 1
+    s.add("gap", {"first": gap, "last": gap, "start": 0, "end": 1})  # a record its run log lost to damage
     store.ingest(s.records)
     # Workspaces (per project and user), API keys (per user) and the store's settings are not a run's data.
     assert all(n > 0 for name, n in _counts(store).items() if name not in ("api_keys", "workspaces", "store_settings"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -18,14 +17,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def pg_server() -> Iterator[LiveServer]:
+def pg_server(pg_admin_url: str) -> Iterator[LiveServer]:
     """A live server over a fresh PostgreSQL database (skipped only with ``RUNYARD_TEST_POSTGRES=0``)."""
-    if os.environ.get("RUNYARD_TEST_POSTGRES") == "0":
-        pytest.skip("RUNYARD_TEST_POSTGRES=0")
     import psycopg
     from sqlalchemy.engine import make_url
 
-    admin = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+    admin = pg_admin_url
     name = f"runyard_test_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

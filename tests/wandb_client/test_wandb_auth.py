@@ -66,10 +66,10 @@ def test_file_urls_are_unguessable_and_checked(server: LiveServer, project: str)
 
 
 def test_runyard_ui_prints_a_key_that_works(tmp_path: Path, project: str) -> None:
-    folder = tmp_path / "ry"
+    folder = tmp_path / "ry" / "runyard"  # runyard's data folder in --dir
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runyard.cli", "ui", "--dir", str(folder), "--port", "0"],
+        [sys.executable, "-m", "runyard.cli", "ui", "--create", "--dir", str(folder.parent), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -49,12 +49,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh runyard root (the SDK's and the server's); runs left active are finished at teardown."""
+    """A fresh runyard data folder (the SDK's and the server's); runs left active are finished at teardown."""
     for name in list(os.environ):
         if name.startswith(("RUNYARD_", "WANDB_")):
             monkeypatch.delenv(name)
     path = tmp_path / "runyard"
-    monkeypatch.setenv("RUNYARD_DIR", str(path))
+    monkeypatch.setenv("RUNYARD_DIR", str(tmp_path))  # the folder that holds runyard/
     monkeypatch.setenv("RUNYARD_SILENT", "true")
     monkeypatch.chdir(tmp_path)
     yield path

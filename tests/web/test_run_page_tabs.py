@@ -149,6 +149,9 @@ def test_live_tail_then_stop(server: str, page: Any, root: Path, tmp_path: Path,
         page.get_by_test_id("tab-overview").click()
         expect(page.get_by_test_id("value-state").get_by_test_id("state-badge")).to_have_text("running")
         page.get_by_test_id("run-stop").click()
+        confirm = page.get_by_test_id("confirm")
+        expect(confirm).to_contain_text("Ctrl-C")  # asked first, saying what happens
+        confirm.get_by_test_id("confirm-ok").click()
         expect(page.get_by_test_id("value-state").get_by_test_id("state-badge")).to_have_text("killed", timeout=20_000)
         expect(page.get_by_test_id("run-stop")).to_have_count(0)
         assert proc.wait(timeout=20) != 0

@@ -48,7 +48,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for name in list(os.environ):
         if name.startswith(("RUNYARD_", "WANDB_")):
             mp.delenv(name)
-    mp.setenv("RUNYARD_DIR", str(root))
+    mp.setenv("RUNYARD_DIR", str(root.parent))  # the folder that holds runyard/
     mp.setenv("RUNYARD_SILENT", "true")
     ids: dict[str, str] = {}
     try:

@@ -103,6 +103,7 @@ def test_live_run_updates_and_stops(server: str, page: Any, trainer: subprocess.
     live.hover()
     live.get_by_test_id("run-kebab").click()
     page.get_by_test_id("menu-stop").click()
+    page.get_by_test_id("confirm").get_by_test_id("confirm-ok").click()
     expect(live.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopping", timeout=3_000)
     trainer.wait(timeout=30)
     expect(live).to_have_attribute("data-state", "killed", timeout=15_000)

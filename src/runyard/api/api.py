@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from runyard.api.runs import Run, Runs, iso_time
 from runyard.errors import NotFoundError, UsageError
@@ -40,11 +40,16 @@ class Api:
         api_key: accepted for wandb compatibility; the embedded store needs no key.
         store_url: the store to read (default: ``runyard.Settings``: ``RUNYARD_STORE_URL``, else the SQLite
             file in the data folder).
-        root_dir: the runyard data folder (default ``RUNYARD_DIR`` or ``./runyard``).
+        dir: the folder that holds runyard's data folder ``runyard/``, as ``init(dir=...)`` takes it (default
+            ``RUNYARD_DIR`` / ``WANDB_DIR``, else the current folder). ``root_dir`` is the same (W&B's name).
 
     Opening the API opens the store and ingests whatever run logs under the data folder it still lacks (runs
     whose process died, as ``runyard sync`` does), so a run read back holds everything it logged. Call
     :meth:`close` (or use ``with runyard.Api() as api:``) to release the store's connections.
+
+    Raises:
+        NotFoundError: the store is the default SQLite file and there is no runyard data in ``dir`` at all
+            (no store, no run log): the API never creates an empty store in the wrong folder.
     """
 
     def __init__(
@@ -54,17 +59,21 @@ class Api:
         api_key: str | None = None,
         *,
         store_url: str | None = None,
-        root_dir: str | None = None,
+        dir: str | os.PathLike[str] | None = None,
+        root_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         from runyard.replay import open_store
 
         overrides = dict(overrides or {})
-        settings = Settings(root_dir=root_dir, store_url=store_url).resolved()
+        folder = dir if dir is not None else root_dir
+        settings = Settings(root_dir=None if folder is None else os.fspath(folder), store_url=store_url).resolved()
+        if settings.no_local_data():
+            raise NotFoundError(settings.no_local_data_message("Api(dir=...)"))
         env = init_params_from_env()
         self._entity = str(overrides.get("entity") or env.get("entity") or _os_user())
         self._project = str(overrides.get("project") or env.get("project") or DEFAULT_PROJECT)
         self.store_url = settings.store_url
-        self._store: Store = open_store(settings.store_url, Path(settings.root_dir), settings.crash_timeout)
+        self._store: Store = open_store(settings.store_url, settings.data_dir, settings.crash_timeout)
 
     @property
     def default_entity(self) -> str:
@@ -75,6 +84,12 @@ class Api:
     def default_project(self) -> str:
         """The project of paths that name none."""
         return self._project
+
+    @property
+    def server_url(self) -> str | None:
+        """The address of the server that serves this store (``runyard ui`` / ``runyard server`` record it when
+        they start), or None: run and project URLs are built on it."""
+        return self._store.server_url()
 
     @property
     def settings(self) -> dict[str, str]:
@@ -211,9 +226,10 @@ class Project:
         return [self.entity, self.name]
 
     @property
-    def url(self) -> str:
-        """Where ``runyard ui`` shows the project."""
-        return f"http://127.0.0.1:8080/{self.entity}/{self.name}"
+    def url(self) -> str | None:
+        """The project's page on the server that serves the store, or None when no server has served it."""
+        base = self._api.server_url
+        return None if base is None else f"{base}/{quote(self.entity)}/{quote(self.name)}"
 
     def runs(self, filters: Mapping[str, Any] | None = None, order: str = "-created_at", per_page: int = 50) -> Runs:
         """The project's runs; see :meth:`Api.runs`."""

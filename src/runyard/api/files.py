@@ -56,9 +56,13 @@ class File:
             api: accepted for wandb compatibility.
 
         Raises:
-            ValueError: the file exists, and neither ``replace`` nor ``exist_ok`` was given.
+            ValueError: the file exists, and neither ``replace`` nor ``exist_ok`` was given; or the name would
+                put it outside ``root`` (the store makes every name safe, so only a damaged store has one).
         """
         path = os.path.join(root, self.name)
+        inside = os.path.realpath(root)
+        if os.path.commonpath([inside, os.path.realpath(path)]) != inside or os.path.isabs(self.name):
+            raise ValueError(f"file name {self.name!r} would be written outside {root!r}; not downloading it")
         if os.path.exists(path) and not replace:
             if exist_ok:
                 return open(path)

@@ -26,8 +26,9 @@ class HistoryScan:
     """An iterator over a run's history rows in step order, ``min_step`` <= step < ``max_step``.
 
     Without keys each row is whole (``_step``, ``_runtime``, ``_timestamp`` and every key logged at that
-    step). With keys, only rows that hold all of them are returned, with only those keys (W&B's rule). Rows
-    are read from the store ``page_size`` at a time as iteration advances; iterating again starts over.
+    step). With keys, only rows that hold all of them are returned, with ``_step`` and those keys (W&B's rule:
+    its ``scan_history`` adds ``_step`` to the keys). Rows are read from the store ``page_size`` at a time as
+    iteration advances; iterating again starts over.
     """
 
     def __init__(
@@ -71,7 +72,8 @@ class HistoryScan:
             entity, project, run_id, keys=asked, min_step=self.min_step, max_step=self.max_step - 1
         )
         if keys is not None:
-            rows = ({key: row[key] for key in keys} for row in rows if all(key in row for key in keys))
+            wanted = ["_step", *(key for key in keys if key != "_step")]
+            rows = ({key: row[key] for key in wanted} for row in rows if all(key in row for key in keys))
         while True:
             page = list(islice(rows, self.page_size))
             yield from page

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import quote
 
 from runyard.api.files import File
 from runyard.api.history import HistoryScan, check_keys
@@ -287,9 +288,13 @@ class Run:
         return [self.entity, self.project, self.id]
 
     @property
-    def url(self) -> str:
-        """Where ``runyard ui`` shows this run."""
-        return f"http://127.0.0.1:8080/{self.entity}/{self.project}/runs/{self.id}"
+    def url(self) -> str | None:
+        """The run's page on the server that serves the store (the address ``runyard ui`` or ``runyard server``
+        recorded in it), or None when no server has served the store."""
+        base = self._api.server_url
+        if base is None:
+            return None
+        return f"{base}/{quote(self.entity)}/{quote(self.project)}/runs/{quote(self.id)}"
 
     @property
     def sweep(self) -> None:
@@ -345,7 +350,8 @@ class Run:
         """Every history row, in step order, read page by page as you iterate.
 
         Args:
-            keys: only rows holding all of these keys, with only these keys (as W&B); default: whole rows.
+            keys: only rows holding all of these keys, with ``_step`` and these keys (as W&B); default: whole
+                rows.
             page_size: rows read from the store at a time.
             min_step: the first step (default 0).
             max_step: the step to stop before (exclusive, as W&B; default: after the last step).

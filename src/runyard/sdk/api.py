@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
-from runyard.errors import Error, UsageError
+from runyard.errors import Error, UnsupportedError, UsageError
 from runyard.sdk import lifecycle
+from runyard.sdk.alerts import AlertLevel
 from runyard.sdk.metrics import Metric
 from runyard.sdk.run import Run
+from runyard.sdk.term import termwarn
+from runyard.settings import Settings
+
+# wandb.require() features, all of which name what is now wandb's default behaviour: nothing to switch on.
+_REQUIRABLE = frozenset({"require", "service", "core"})
 
 
 def _require(what: str) -> Run:
@@ -67,7 +74,8 @@ def login(
         True.
 
     Raises:
-        runyard.errors.RemoteError: ``verify`` is set and the server refused the key or did not answer.
+        runyard.errors.AuthenticationError: ``verify`` is set and the server refused the key.
+        runyard.errors.RemoteError: ``verify`` is set and the server did not answer.
         runyard.errors.UsageError: ``host`` is not a server address.
     """
     from runyard.credentials import process_login, set_process_login
@@ -99,6 +107,60 @@ def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
 
 def unwatch(models: Any = None) -> None:
     """Accepted for wandb compatibility."""
+
+
+def mark_preempting() -> None:
+    """Mark the active run as about to be preempted; see :meth:`Run.mark_preempting`."""
+    _require("mark_preempting").mark_preempting()
+
+
+def alert(
+    title: str,
+    text: str,
+    level: str | AlertLevel | None = None,
+    wait_duration: int | float | timedelta | None = None,
+) -> None:
+    """Alert about the active run. Not sent yet: see :meth:`Run.alert`."""
+    _require("alert").alert(title, text, level, wait_duration)
+
+
+def require(requirement: str | Iterable[str] | None = None, experiment: str | Iterable[str] | None = None) -> None:
+    """Accepted for wandb compatibility: ``require("service")`` and ``require("core")`` name what is W&B's
+    default now, and need nothing in runyard.
+
+    Raises:
+        runyard.errors.UnsupportedError: a feature name W&B does not know either (W&B raises the same).
+    """
+    features = requirement or experiment
+    if not features:
+        return
+    names = [features] if isinstance(features, str) else list(features)
+    unknown = []
+    for name in names:
+        feature = str(name).split("@", 1)[0].split(":", 1)[0].replace("-", "_")
+        if feature not in _REQUIRABLE:
+            unknown.append(str(name))
+    if unknown:
+        message = f"require() unsupported requirement: {unknown[-1]}"
+        termwarn(message)
+        raise UnsupportedError(message)
+
+
+def setup(settings: Settings | dict[str, Any] | None = None) -> None:
+    """Set the defaults of every later ``init()`` in this process, as ``wandb.setup(settings=...)`` does.
+
+    A field the settings of an ``init()`` call leave unset takes its value from these. There is no background
+    service to start: runyard needs no other set-up.
+    """
+    lifecycle.set_default_settings(Settings(**settings) if isinstance(settings, dict) else settings)
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish every run of this process that is not finished yet (with ``exit_code``, default 0), waiting until
+    the store holds their data, and forget the defaults given to :func:`setup`.
+    """
+    lifecycle.finish_all(exit_code)
+    lifecycle.set_default_settings(None)
 
 
 class PreInit:

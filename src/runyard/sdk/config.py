@@ -142,9 +142,9 @@ class Config:
                 changes[key] = value
         if not changes:
             return
-        items.update(changes)
         if self._emit is not None:
-            self._emit(changes, [])
+            self._emit(changes, [])  # first: a change that cannot be recorded leaves the config as it was
+        items.update(changes)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._apply({key: value}, self._allow_val_change)
@@ -156,9 +156,11 @@ class Config:
             self._apply({key: value}, self._allow_val_change)
 
     def __delitem__(self, key: str) -> None:
-        del self._items[key]
+        if key not in self._items:
+            raise KeyError(key)
         if self._emit is not None:
             self._emit({}, [key])
+        del self._items[key]
 
     # -- reading
     def __getitem__(self, key: str) -> Any:

@@ -3,37 +3,56 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
+import copy
 import getpass
 import os
 import socket
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from runyard import records as R
-from runyard.errors import ResumeError, UsageError
+from runyard.errors import ResumeError, StoreError, UnsupportedError, UsageError
+from runyard.names import new_run_id, new_run_name, new_session_id
 from runyard.runlog import RunLogWriter
-from runyard.runlog.binding import bind_to_server
+from runyard.runlog.binding import bind_to_server, unbind
 from runyard.sdk import console, lifecycle, remote
 from runyard.sdk.config import load_config_source
 from runyard.sdk.console import ConsoleCapture
 from runyard.sdk.metadata import MetadataProbe, quick_metadata
-from runyard.sdk.names import new_run_id, new_run_name, new_session_id
 from runyard.sdk.run import Run
 from runyard.sdk.system import SystemSampler
-from runyard.settings import ResolvedSettings, Settings, init_params_from_env, resume_flag
+from runyard.sdk.term import warn_once
+from runyard.settings import ResolvedSettings, Settings, init_params_from_env, resume_flag, store_driver_missing
 
 _REINIT = ("return_previous", "finish_previous", "create_new", "default")
-# wandb.init keyword arguments runyard accepts without acting on them (yet).
-_ACCEPTED = frozenset(
-    {
-        "anonymous", "save_code", "magic", "monitor_gym", "sync_tensorboard", "fork_from", "resume_from",
-        "force", "tensorboard", "config_exclude_keys", "config_include_keys",
-    }
-)  # fmt: skip
+
+# wandb.init arguments runyard accepts without acting on them (yet). Each warns once per process, and only when
+# it asks for something (a value other than None or False): what it asks for does not happen.
+_IGNORED = {
+    "save_code": "the script's code is not saved with the run",
+    "sync_tensorboard": "TensorBoard event files are not synced into the run",
+    "tensorboard": "TensorBoard event files are not synced into the run",
+    "monitor_gym": "gym environment videos are not recorded",
+    "magic": "framework hooks are not installed",
+}
+# Accepted without a word: they change nothing for a store that needs no login.
+_NO_EFFECT = frozenset({"anonymous", "force"})
+# Refused: ignoring them would start a new run unrelated to the one they name.
+_UNSUPPORTED = {
+    "fork_from": (
+        "runyard.init: fork_from is not supported yet, so the run would not continue the history of the run it "
+        "names. Start a new run (copy what you need, e.g. runyard.Api().run(path).config), or continue that run "
+        "from its last step with init(id=..., resume='must')."
+    ),
+    "resume_from": (
+        "runyard.init: resume_from (rewinding a run to an earlier step) is not supported yet, so the run would not "
+        "continue the run it names. Continue that run from its last step with init(id=..., resume='must')."
+    ),
+}
 
 
 def _username() -> str:
@@ -108,7 +127,8 @@ def init(
         group: groups runs together (e.g. the workers of one distributed job).
         job_type: the kind of run, e.g. ``"train"`` or ``"eval"``.
         mode: ``"online"`` (default), ``"offline"`` or ``"disabled"``.
-        dir: the folder that holds runyard's data (the ``runyard/`` folder is made inside it).
+        dir: the folder in which runyard keeps its data folder ``runyard/`` (as W&B keeps ``wandb/``); default
+            ``RUNYARD_DIR`` / ``WANDB_DIR``, else the current folder.
         resume: ``"allow"``, ``"must"``, ``"never"``, ``"auto"`` (or True), as in W&B.
         reinit: what to do when this process already has an active run: ``"return_previous"`` (default),
             ``"finish_previous"`` or ``"create_new"``. True means finish_previous.
@@ -123,28 +143,15 @@ def init(
     Raises:
         runyard.errors.ResumeError: ``resume`` cannot be honoured.
         runyard.errors.UsageError: an argument is invalid; the message says which and why.
-        runyard.errors.RemoteError: the server refused the API key while checking ``id``.
+        runyard.errors.AuthenticationError: the server refused the API key while checking ``id``.
     """
-    unknown = sorted(k for k in kwargs if k not in _ACCEPTED)
-    if unknown:
-        warnings.warn(
-            f"runyard.init: ignoring unsupported argument(s) {', '.join(unknown)}",
-            UserWarning,
-            stacklevel=2,
-        )
-    if settings is None:
-        settings = Settings()
-    elif isinstance(settings, dict):
-        settings = Settings(**settings)
-    elif not isinstance(settings, Settings):
-        # Another library's settings object (a real wandb.Settings): its server and key are W&B's, not ours.
-        foreign = getattr(settings, "__dict__", {}).items()
-        settings = Settings(**{k: v for k, v in foreign if not k.startswith("_") and k not in ("base_url", "api_key")})
+    _check_extra_arguments(kwargs)
+    settings = _settings(settings)
     env = init_params_from_env()
     if mode is not None:
         settings.mode = mode
     if dir is not None:
-        settings.root_dir = os.path.join(os.fspath(dir), "runyard")
+        settings.root_dir = os.fspath(dir)
     resolved = settings.resolved()
 
     reinit_mode = _reinit_mode(reinit)
@@ -164,10 +171,14 @@ def init(
     group = group if group is not None else env.get("group")
     job_type = job_type if job_type is not None else env.get("job_type")
     tag_list = _tags(tags if tags is not None else env.get("tags"))
+    for what, value in (("project", project), ("entity", entity)):
+        if "\x00" in str(value):
+            # Names that runs are found by: stored with U+FFFD in place of NUL, they could never be found again.
+            raise UsageError(f"the {what} name {value!r} contains a NUL character; choose a name without it")
     resume_mode = resume_flag(resume if resume is not None else env.get("resume"))
     run_id = id or env.get("id")
     if run_id is None and resume_mode == "auto":
-        found = lifecycle.read_resume_file(resolved.root_dir)
+        found = lifecycle.read_resume_file(resolved.data_dir)
         if found and found.get("project", project) == project:
             run_id = found["run_id"]
     if run_id is not None:
@@ -179,6 +190,11 @@ def init(
 
     init_config = _filter_keys(load_config_source(config), config_include_keys, config_exclude_keys)
 
+    if resolved.mode == "online" and resolved.base_url is None:
+        missing = store_driver_missing(resolved.store_url)
+        if missing is not None:
+            # Said here, once, before the run starts: the background ingester could only retry in vain.
+            raise StoreError(f"runyard.init: {missing}; or log with mode='offline' and `runyard sync` later")
     if resolved.mode == "disabled":
         return _start_disabled(resolved, project, entity, name, notes, tag_list, group, job_type, init_config, run_id)
 
@@ -266,17 +282,28 @@ def init(
         "mode": resolved.mode,
     }
     metadata = quick_metadata(run, body["username"], body["host"])
-    with run._lock:
-        run._write(R.KIND_START, body)
-        run._write(R.KIND_METADATA, metadata)
+    try:
+        if resolved.mode == "online" and resolved.base_url is not None:
+            # Before the first record: a log left by a process that dies now is never synced into a local store.
+            bind_to_server(writer.path, resolved.base_url)
+        with run._lock:
+            run._write(R.KIND_START, body)
+            run._write(R.KIND_METADATA, metadata)
+    except BaseException:
+        # Too large a config, a full disk: no run starts, and no run log is left behind for `runyard sync`.
+        writer.close()
+        writer.path.unlink(missing_ok=True)
+        unbind(writer.path)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        if sink is not None:
+            sink.close()
+        raise
 
     if sink is not None:
         sink.close()
     if resolved.mode == "online":
         from runyard.sinks.process import IngesterProcess
-
-        if resolved.base_url is not None:
-            bind_to_server(writer.path, resolved.base_url)
 
         run._ingester = IngesterProcess(writer.path, session, resolved)
 
@@ -295,10 +322,47 @@ def init(
         elif resolved.base_url is not None:
             where = f"server {resolved.base_url}"
         else:
-            where = f"store {resolved.root_dir}"
+            where = f"store {resolved.store_shown}"
         print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
     _start_observers(run, resolved)
     return run
+
+
+def _check_extra_arguments(kwargs: dict[str, Any]) -> None:
+    """Refuse the arguments that would start an unrelated run; warn once about those that do nothing."""
+    for name, message in _UNSUPPORTED.items():
+        if kwargs.get(name) is not None:
+            raise UnsupportedError(message)
+    for name in sorted(kwargs):
+        value = kwargs[name]
+        if name in _NO_EFFECT or name in _UNSUPPORTED or value is None or value is False:
+            continue
+        if name in _IGNORED:
+            warn_once(
+                f"init:{name}",
+                f"runyard.init: {name}={value!r} is accepted but not supported yet: {_IGNORED[name]}.",
+                stacklevel=3,
+            )
+        else:
+            warn_once(f"init:{name}", f"runyard.init: ignoring unsupported argument {name}={value!r}", stacklevel=3)
+
+
+def _settings(given: Settings | dict[str, Any] | Any) -> Settings:
+    """The settings of an init() call, on top of those ``runyard.setup()`` gave."""
+    if given is None:
+        settings = Settings()
+    elif isinstance(given, dict):
+        settings = Settings(**given)
+    elif isinstance(given, Settings):
+        settings = copy.copy(given)
+    else:
+        # Another library's settings object (a real wandb.Settings): its server and key are W&B's, not ours.
+        foreign = getattr(given, "__dict__", {}).items()
+        settings = Settings(**{k: v for k, v in foreign if not k.startswith("_") and k not in ("base_url", "api_key")})
+    defaults = lifecycle.default_settings()
+    if defaults is not None:
+        settings = settings.over(defaults)
+    return settings
 
 
 def _start_observers(run: Run, settings: ResolvedSettings) -> None:

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from runyard import records as R
-from runyard.errors import UsageError
+from runyard.errors import Error, UsageError
 from runyard.runlog.binding import unbind
+from runyard.sdk.finish_report import finish_lines
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
+    from runyard.settings import Settings
 
 _FINISH_TIMEOUT = 120.0
 _OBSERVER_START_WAIT = 5.0
@@ -33,6 +35,7 @@ _exception_exit: tuple[int, str] | None = None
 _orig_excepthook: Any = None
 _orig_exit: Any = None
 _runs: weakref.WeakSet[Run] = weakref.WeakSet()
+_default_settings: Settings | None = None
 
 
 def active_run() -> Run | None:
@@ -46,6 +49,27 @@ def active_run() -> Run | None:
 def set_active(run: Run | None) -> None:
     global _active
     _active = run
+
+
+def default_settings() -> Settings | None:
+    """The settings ``runyard.setup()`` gave, which every later ``init()`` starts from."""
+    return _default_settings
+
+
+def set_default_settings(settings: Settings | None) -> None:
+    global _default_settings
+    _default_settings = settings
+
+
+def finish_all(exit_code: int | None = None) -> None:
+    """Finish every unfinished run this process created (``runyard.teardown()``)."""
+    runs = set(_runs)
+    active = active_run()
+    if active is not None:
+        runs.add(active)
+    for run in sorted(runs, key=lambda r: r.start_time):
+        if not run._finished and run._pid == os.getpid() and not run._foreign:
+            finish_run(run, exit_code)
 
 
 def exit_for_exception(exc: BaseException | None) -> tuple[int, str]:
@@ -74,36 +98,36 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     problems = stop_observers(run)
     with run._lock:
         if run._pending:
-            run._commit_pending()
+            try:
+                run._commit_pending()
+            except (Error, TypeError, OSError) as exc:  # too large, a full disk: the run still ends
+                problems.append(f"the last step could not be logged: {exc}")
         t = time.time()
-        seq = run._write(
-            R.KIND_EXIT,
-            {
-                "exit_code": code,
-                "state": state,
-                "t": t,
-                "runtime": run._runtime_offset + (t - run._start_time),
-            },
-        )
+        try:
+            seq = run._write(
+                R.KIND_EXIT,
+                {
+                    "exit_code": code,
+                    "state": state,
+                    "t": t,
+                    "runtime": run._runtime_offset + (t - run._start_time),
+                },
+            )
+        except OSError as exc:
+            seq = run._seq
+            problems.append(f"the end of the run could not be written ({exc}); the store will show it crashed")
         run._finished = True
         run._exit_state = state
         if run._writer is not None:
             run._writer.close()
     if _active is run:
         set_active(None)
-    _settle(run, seq)
+    drained = _settle(run, seq)
     if state == R.STATE_FINISHED:
         _resume_file(run).unlink(missing_ok=True)
     if not run._settings.silent and run._settings.mode != "disabled":
-        for problem in problems:
-            print(f"runyard: {problem}", file=sys.stderr)
-        where = "run log " + str(run._writer.path) if run._settings.mode == "offline" and run._writer else "store"
-        if run._settings.mode == "online" and run._settings.base_url:
-            where = f"server {run._settings.base_url}"
-        print(
-            f"runyard: run {run.name} ({run.id}) {state}: {run.step} steps in the {where}",
-            file=sys.stderr,
-        )
+        for line in finish_lines(run, state, drained, problems):
+            print(f"runyard: {line}", file=sys.stderr)
 
 
 def stop_observers(run: Run) -> list[str]:
@@ -129,33 +153,28 @@ def stop_observers(run: Run) -> list[str]:
     return problems
 
 
-def _settle(run: Run, seq: int) -> None:
-    """Wait for ingestion of everything up to ``seq``; then drop the run log unless it is still needed."""
+def _settle(run: Run, seq: int) -> bool:
+    """Wait for ingestion of everything up to ``seq``; then drop the run log unless it is still needed.
+
+    Returns whether the store holds every record (True without an ingester: nothing to wait for).
+    """
     ingester = run._ingester
     writer = run._writer
     if ingester is None or writer is None:
-        return
+        return True
     done = ingester.drain(seq, _FINISH_TIMEOUT)
-    if done:
-        if not run._settings.keep_run_log:
-            writer.path.unlink(missing_ok=True)
-            unbind(writer.path)
-            try:
-                writer.path.parent.rmdir()  # only when empty: files the user saved stay
-            except OSError:
-                pass
-    else:
-        reason = f" ({ingester.last_error})" if ingester.last_error else ""
-        target = f"the server {run._settings.base_url}" if run._settings.base_url else "the store"
-        print(
-            f"runyard: {target} has not taken every record of run {run.id} yet{reason}. Nothing is lost: "
-            f"run `runyard sync {writer.path}` to finish ingesting it.",
-            file=sys.stderr,
-        )
+    if done and not run._settings.keep_run_log:
+        writer.path.unlink(missing_ok=True)
+        unbind(writer.path)
+        try:
+            writer.path.parent.rmdir()  # only when empty: files the user saved stay
+        except OSError:
+            pass
+    return done
 
 
 def _resume_file(run: Run) -> Path:
-    return run._settings.root_dir / "resume.json"
+    return run._settings.data_dir / "resume.json"
 
 
 def write_resume_file(run: Run) -> None:

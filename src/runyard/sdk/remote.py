@@ -43,7 +43,8 @@ def resume_state(
 
     When the server does not answer in time: a resume (``allow``, ``auto``, ``must``) cannot go on without the
     run's state and raises :class:`ResumeError`; a run that is not resumed starts as new, with a warning. A key
-    the server refuses raises :class:`RemoteError`.
+    the server refuses raises :class:`~runyard.errors.AuthenticationError` (as does any answer that is not
+    worth retrying, a :class:`RemoteError`).
     """
     from runyard.sinks.http import HttpSink
 

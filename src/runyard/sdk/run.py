@@ -12,8 +12,10 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from zlib import crc32 as _crc32
 
 import msgpack
@@ -21,8 +23,10 @@ import msgpack
 from runyard import records as R
 from runyard.errors import UsageError
 from runyard.runlog import RunLogWriter
-from runyard.runlog.framing import HEADER
+from runyard.runlog.framing import HEADER, SYNC_U32
+from runyard.sdk.alerts import AlertLevel, check_alert
 from runyard.sdk.config import Config
+from runyard.sdk.limits import VALUE_LIMIT, check_record
 from runyard.sdk.metrics import Metric, build_metric, metric_for
 from runyard.sdk.summary import Summary
 from runyard.sdk.values import normalize_row
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 
 _pack_header = HEADER.pack
 _os_write = os.write
+_WHAT = {R.KIND_ROW: "this step", R.KIND_CONFIG: "this config change", R.KIND_SUMMARY: "this summary change"}
 
 
 class Run:
@@ -93,6 +98,7 @@ class Run:
         self._foreign = False
         self._fd = writer._fd if writer is not None else -1
         self._seq = 0
+        self._failed_kinds: dict[str, int] = {}  # records that could not be written (disk full...), by kind
         self._step = start_step
         self._pending: dict[str, Any] = {}
         self._pending_nested = False
@@ -109,6 +115,7 @@ class Run:
         self._metadata_probe: MetadataProbe | None = None
         self._observers_started: threading.Event | None = None
         self._packer = msgpack.Packer(use_bin_type=True)
+        self._server_url: str | None = None
         self._metrics: dict[str, Metric] = {}
         for body in metrics or []:
             m = Metric(
@@ -129,19 +136,38 @@ class Run:
 
     # -- records
     def _write(self, kind: str, body: Any) -> int:
-        """Append one record; the caller holds ``self._lock``."""
+        """Append one record; the caller holds ``self._lock``.
+
+        Raises TypeError (a value msgpack cannot encode), :class:`~runyard.errors.TooLargeError` (over a size
+        limit) or :class:`~runyard.errors.RunLogWriteError` (the write failed; the log is as it was). In each
+        case nothing was written and the sequence number is not used.
+        """
         if self._writer is None:
             return self._seq
-        self._seq += 1
+        seq = self._seq + 1
         try:
-            payload = self._packer.pack([self._seq, kind, body])
+            payload = self._packer.pack([seq, kind, body])
         except (OverflowError, ValueError, TypeError) as exc:
-            self._seq -= 1
             raise TypeError(
                 f"runyard: cannot store this {kind} record: {exc}. Nothing from this call was logged."
             ) from None
-        _os_write(self._fd, _pack_header(len(payload), _crc32(payload)) + payload)
-        return self._seq
+        n = len(payload)
+        if n > VALUE_LIMIT:
+            check_record(kind, body, n)
+        frame = _pack_header(SYNC_U32, n, n ^ 0xFFFFFFFF, _crc32(payload)) + payload
+        try:
+            written = _os_write(self._fd, frame)
+        except OSError as exc:
+            self._failed_kinds[kind] = self._failed_kinds.get(kind, 0) + 1
+            raise self._writer.failed(exc, 0, _WHAT.get(kind, f"a {kind} record")) from None
+        if written != n + 16:  # 16: the frame header
+            try:
+                self._writer.complete(frame, written, _WHAT.get(kind, f"a {kind} record"))
+            except OSError:
+                self._failed_kinds[kind] = self._failed_kinds.get(kind, 0) + 1
+                raise
+        self._seq = seq
+        return seq
 
     def _check_usable(self, what: str) -> None:
         if self._finished:
@@ -182,6 +208,11 @@ class Run:
 
         Raises:
             TypeError: a value cannot be stored; the error names the key. Nothing of this call is logged.
+            runyard.errors.TooLargeError: a value is over 1 MiB or the call over 25 MiB once encoded (see
+                docs/sdk.md, "Limits"). Nothing of this call is logged.
+            runyard.errors.RunLogWriteError: the run log could not be written (a full disk: an ``OSError``).
+                Nothing of this call is logged; everything before it is kept, and later calls are written as
+                usual once there is room again.
         """
         if type(data) is not dict:
             if not isinstance(data, Mapping):
@@ -317,8 +348,9 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        self._name = str(value)
-        self._emit_meta({"name": self._name})
+        name = str(value)
+        self._emit_meta({"name": name})  # first: a change that cannot be recorded leaves the run as it was
+        self._name = name
 
     @property
     def notes(self) -> str | None:
@@ -327,8 +359,9 @@ class Run:
 
     @notes.setter
     def notes(self, value: str | None) -> None:
-        self._notes = None if value is None else str(value)
-        self._emit_meta({"notes": self._notes})
+        notes = None if value is None else str(value)
+        self._emit_meta({"notes": notes})
+        self._notes = notes
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -337,8 +370,9 @@ class Run:
 
     @tags.setter
     def tags(self, value: Any) -> None:
-        self._tags = tuple(str(t) for t in value)
-        self._emit_meta({"tags": list(self._tags)})
+        tags = tuple(str(t) for t in value)
+        self._emit_meta({"tags": list(tags)})
+        self._tags = tags
 
     @property
     def group(self) -> str | None:
@@ -366,10 +400,30 @@ class Run:
         return f"{self._entity}/{self._project}/{self._id}"
 
     @property
-    def url(self) -> str:
-        """Where the web app shows this run: on its runyard server, or where ``runyard ui`` serves by default."""
-        base = self._settings.base_url or "http://127.0.0.1:8080"
-        return f"{base}/{self._entity}/{self._project}/runs/{self._id}"
+    def url(self) -> str | None:
+        """The run's page on the server that serves its store, or None when there is none.
+
+        A run logged to a runyard server (``runyard login``, ``RUNYARD_BASE_URL``) is shown by that server, at
+        the address this process reaches it at. For a run logged to a store, ``runyard ui`` and ``runyard server``
+        record their address in the store they serve (``--url`` names a proxy's address instead); until one has
+        served the store, runs have no URL. Offline and disabled runs have none either, as in W&B. The first read
+        asks the store (a SQLite store is read without SQLAlchemy).
+        """
+        if self._settings.mode != "online":
+            return None
+        if self._settings.base_url is not None:
+            self._server_url = self._settings.base_url
+        if self._server_url is None:
+            from runyard.sinks import LocalSink
+
+            sink = LocalSink(self._settings.store_url, self._settings.crash_timeout)
+            try:
+                self._server_url = sink.server_url()  # kept once found: a server named later is asked again
+            finally:
+                sink.close()
+        if self._server_url is None:
+            return None
+        return f"{self._server_url}/{quote(self._entity)}/{quote(self._project)}/runs/{quote(self._id)}"
 
     @property
     def dir(self) -> str:
@@ -451,6 +505,21 @@ class Run:
 
     def unwatch(self, models: Any = None) -> None:
         """Accepted for wandb compatibility."""
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: str | AlertLevel | None = None,
+        wait_duration: int | float | timedelta | None = None,
+    ) -> None:
+        """Accepted for wandb compatibility; nothing is sent yet.
+
+        The arguments are checked as W&B checks them (``level`` an :class:`runyard.AlertLevel` or its name,
+        ``wait_duration`` seconds or a ``timedelta``); the first call warns that alerts are not supported, and the
+        run goes on.
+        """
+        check_alert(title, text, level, wait_duration)
 
     def mark_preempting(self) -> None:
         """Mark the run as about to be preempted (say, on a SLURM or spot-instance warning).

@@ -99,7 +99,10 @@ class SystemSampler:
         with run._lock:
             if run._finished or run._foreign or self._stop.is_set():
                 return False
-            run._write(R.KIND_SYSTEM, body)
+            try:
+                run._write(R.KIND_SYSTEM, body)
+            except OSError:
+                pass  # a full disk: this sample is lost (finish() counts it); the next may fit again
         return True
 
     def sample(self) -> dict[str, float]:

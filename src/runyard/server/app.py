@@ -1,40 +1,67 @@
-"""The FastAPI application: REST API under ``/api/v1``, OpenAPI at ``/docs``, the web app everywhere else."""
+"""The FastAPI application: REST API under ``/api/v1``, OpenAPI at ``/docs``, the web app everywhere else.
+
+``/docs`` is Swagger UI served from the package (``fastapi-offline`` ships its files), never from a CDN: a
+self-hosted server often has no way out to the internet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from runyard.server.auth import KeyCache
+from runyard.server.bodies import BodyLimit
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
+from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
+from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
 from runyard.server.static_files import STATIC_DIR, install_web_app
-from runyard.server.wandb import wandb_router
+from runyard.server.wandb import PROTOCOL_PREFIXES, wandb_router
 from runyard.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+DOCS_ASSETS = "/docs-assets"
+"""Where the Swagger UI files of ``/docs`` are served."""
 
 
-def create_app(store: Store, *, user: User | None = None, static_dir: Path | None = None) -> FastAPI:
+def create_app(
+    store: Store,
+    *,
+    user: User | None = None,
+    static_dir: Path | None = None,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
+    bind_host: str | None = None,
+) -> FastAPI:
     """The runyard web server over ``store``.
 
     Args:
         store: the store to serve; the caller opens it and closes it after the app stops.
         user: the single local user every request acts as (local mode); team login replaces this.
         static_dir: where the built web app lies (default: the bundle shipped in the package).
+        allowed_hosts: host names the server answers to beyond IP addresses, ``localhost`` and this
+            machine's name (see :class:`~runyard.server.origins.OriginPolicy`).
+        allowed_origins: origins beyond the server's own whose pages may change state.
+        bind_host: the address the server listens on (allowed as a host name).
     """
     from runyard import __version__
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="runyard",
         version=__version__,
         description="Experiment tracking runs: projects, runs, history, console, system metrics, files.",
         docs_url="/docs",
         redoc_url=None,
+        static_url=DOCS_ASSETS,
         openapi_url="/api/v1/openapi.json",
+        # No badge from validator.swagger.io: the page loads nothing from outside the server.
+        swagger_ui_parameters={"validatorUrl": None},
         default_response_class=ApiResponse,  # NaN and infinities as strings, everywhere
     )
     app.state.store = store
@@ -44,4 +71,9 @@ def create_app(store: Store, *, user: User | None = None, static_dir: Path | Non
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/
     install_web_app(app, static_dir or STATIC_DIR)  # last: it answers every path the API does not
+    # The middleware added last runs first: a request from the wrong host or site is refused before its body is
+    # looked at; then bodies are bounded. Authentication (server/deps.py) comes after both.
+    app.add_middleware(BodyLimit)
+    policy = OriginPolicy(allowed_hosts, allowed_origins, (*PROTOCOL_PREFIXES, INGEST_PREFIX), bind_host)
+    app.add_middleware(OriginGuard, policy=policy)
     return app

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from runyard.server.app import create_app
 from runyard.server.deps import User, local_user
 from runyard.store import Store
 
-__all__ = ["bind", "serve"]
+__all__ = ["bind", "bind_or_say", "serve"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -28,6 +31,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_or_say(host: str, port: int) -> socket.socket | None:
+    """:func:`bind`, or None after saying on stderr why the address cannot be used and what to do."""
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        print(
+            f"runyard: could not listen on {host}:{port} ({exc.strerror or exc}); is another server using the port? "
+            "Pick another with --port.",
+            file=sys.stderr,
+        )
+        return None
+
+
 def serve(
     store_url: str,
     *,
@@ -38,50 +54,72 @@ def serve(
     path: str = "",
     key_folder: Path | None = None,
     blobs: str | None = None,
+    sock: socket.socket | None = None,
+    public_url: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
-    Port 0 picks a free port; the printed URL has the real one. With ``key_folder``, also prints the API key
-    that wandb clients log in with (kept in ``key_folder/api-key``; see docs/wandb-protocol.md). ``blobs`` is
-    where run files go (see :meth:`Store.open`; None: the store's recorded location, if any). Returns an exit
-    code.
+    Port 0 picks a free port; the printed URL has the real one, and a wildcard host (``0.0.0.0``) is shown as
+    this machine's address, with a warning that the API has no login. The address (or ``public_url``, the one
+    users reach the server at behind a proxy) is recorded in the store: run URLs name it. With ``key_folder``,
+    also prints the API key that wandb clients log in with (kept in ``key_folder/api-key``; see
+    docs/wandb-protocol.md). ``blobs`` is where run files go (see :meth:`Store.open`; None: the store's recorded
+    location, if any). ``sock`` is a socket already bound to ``host:port`` (``runyard demo`` takes its port
+    before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the server answers to (see
+    :mod:`runyard.server.origins`). Returns an exit code.
     """
     import uvicorn
 
-    try:
-        sock = bind(host, port)
-    except OSError as exc:
-        print(
-            f"runyard: could not listen on {host}:{port} ({exc.strerror or exc}); is another server using the port? "
-            "Pick another with --port.",
-            file=sys.stderr,
-        )
-        return 1
+    if sock is None:
+        sock = bind_or_say(host, port)
+        if sock is None:
+            return 1
     try:
         store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs)
     except BaseException:
         sock.close()
         raise
     try:
-        app = create_app(store, user=user)
+        if public_url:
+            # The address users open behind a proxy is the server's own: its host and origin are allowed.
+            public = urlsplit(public_url)
+            allowed_hosts = [*allowed_hosts, public.hostname or ""]
+            allowed_origins = [*allowed_origins, f"{public.scheme}://{public.netloc}"]
+        app = create_app(store, user=user, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, bind_host=host)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = _machine_address() if host in ("0.0.0.0", "::", "") else host
         if ":" in shown:
             shown = f"[{shown}]"
+        address = f"http://{shown}:{bound}"
+        store.record_server_url(public_url or address)
         print(
-            f"runyard: serving {_safe(store_url)} at http://{shown}:{bound}/{path.lstrip('/')}  (Ctrl-C to stop)",
+            f"runyard: serving {_safe(store_url)} at {address}/{path.lstrip('/')}  (Ctrl-C to stop)",
             flush=True,
         )
+        if public_url:
+            print(f"runyard: run links name {public_url.rstrip('/')}", flush=True)
+        if not _is_loopback(host):
+            print(
+                f"runyard: warning: listening on {host}, not only on this machine: anyone who can reach "
+                f"{shown}:{bound} can read, edit, stop and delete runs through the web app and its REST API, "
+                "which have no login yet (wandb clients need the API key). Serve on 127.0.0.1 (the default), or "
+                "put a proxy with authentication in front.",
+                file=sys.stderr,
+                flush=True,
+            )
         if store.blobs is not None:
             print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
         if key_folder is not None:
             from runyard.server.wandb.local_key import local_api_key
 
             key = local_api_key(store, key_folder, (user or local_user()).username)
-            print(f"runyard: wandb clients: WANDB_BASE_URL=http://{shown}:{bound} WANDB_API_KEY={key}", flush=True)
-            print(f"runyard: runyard clients: runyard login http://{shown}:{bound} --key {key}", flush=True)
+            print(f"runyard: wandb clients: WANDB_BASE_URL={address} WANDB_API_KEY={key}", flush=True)
+            login_url = public_url.rstrip("/") if public_url else address
+            print(f"runyard: runyard clients: runyard login {login_url} --key {key}", flush=True)
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
@@ -90,6 +128,31 @@ def serve(
     finally:
         sock.close()
         store.close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def _machine_address() -> str:
+    """The address other machines reach this one at: that of the interface with the default route."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: the kernel only picks the outgoing interface
+            address = str(probe.getsockname()[0])
+            if address and not address.startswith("0."):
+                return address
+    except OSError:
+        pass
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return socket.gethostname()
 
 
 def _safe(url: str) -> str:

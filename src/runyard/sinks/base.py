@@ -19,6 +19,9 @@ class Sink(Protocol):
     def progress(self, session: str) -> int:
         """The session's last applied sequence number (0 when the sink has none of it)."""
 
+    def stored_steps(self, session: str) -> int:
+        """How many steps (history rows) the sink holds for the session's run, read back."""
+
     def heartbeat(self, session: str, t: float) -> None:
         """Tell the sink the session's process is alive at unix time ``t``."""
 

@@ -132,4 +132,4 @@ class Connection:
             reason = f"timed out (connect {self.connect_timeout:g} s, read {self.read_timeout:g} s)"
         elif isinstance(exc, ConnectionRefusedError):
             reason = "connection refused: is the server running?"
-        return RemoteError(f"cannot reach the runyard server at {self.base_url}: {reason}", retryable=True)
+        return RemoteError(f"cannot reach the runyard server at {self.base_url}: {reason}", exc, retryable=True)

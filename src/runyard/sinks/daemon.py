@@ -1,46 +1,34 @@
 """The ingester process: ``python -m runyard.sinks.daemon``, started by ``init()`` for each online session.
 
-It tails the session's run log into the store, sends heartbeats while the training process lives, and exits
-when told to (``drain <seq>`` on stdin, answered with ``done <seq> <ok>`` on stdout) or when the training
-process is gone, after ingesting everything the run log holds. When the run is asked to stop (the web app's
-"stop"), it sends the training process SIGINT: the training loop gets KeyboardInterrupt and the run ends
-``killed``. Running it as a process keeps ingestion off
-the training process's GIL entirely (see docs/design.md for the measurements).
+It tails the session's run log into the store (or, with ``--server``, a runyard server's over HTTP), sends
+heartbeats while the training process lives, and exits when told to (``drain <seq> <timeout>`` on stdin,
+answered with ``done <json>`` on stdout: see :meth:`runyard.sinks.ingester.Ingester.report`) or when the
+training process is gone, after ingesting everything the run log holds. When the run is asked to stop (the web
+app's "stop"), it stops the training process: SIGINT first (KeyboardInterrupt, the run ends ``killed``), then
+stronger signals if that does not work (see :mod:`runyard.sinks.stopper`). Running it as a process keeps
+ingestion off the training process's GIL entirely (see docs/design.md for the measurements).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import select
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from runyard.sinks.base import Sink
 from runyard.sinks.ingester import Ingester
 from runyard.sinks.local import LocalSink
+from runyard.sinks.stopper import GRACE_S, Stopper
 
 _POLL = 0.5
 
 
 def _parent_alive(parent: int) -> bool:
     return os.getppid() == parent
-
-
-def _interrupter(parent: int) -> Callable[[], None]:
-    """What the ingester calls when the run is asked to stop: SIGINT to the training process."""
-
-    def interrupt() -> None:
-        # Only our own parent: once it is gone its pid may belong to an unrelated process.
-        if _parent_alive(parent):
-            try:
-                os.kill(parent, signal.SIGINT)
-            except OSError:
-                pass
-
-    return interrupt
 
 
 def _sink(args: argparse.Namespace) -> Sink:
@@ -55,19 +43,22 @@ def _sink(args: argparse.Namespace) -> Sink:
 def serve(args: argparse.Namespace) -> int:
     """Run until told to drain, or until the training process is gone."""
     sink = _sink(args)
+    # Signals go to our own parent only, while it lives: once it is gone its pid may be another process's.
+    stopper = Stopper(args.parent, lambda: _parent_alive(args.parent), grace=args.stop_grace)
     ingester = Ingester(
         Path(args.log),
         args.session,
         lambda: sink,
         interval=args.interval,
         heartbeat_interval=args.heartbeat,
-        on_stop=_interrupter(args.parent),
+        on_stop=stopper.request,
     )
     ingester.start()
     stdin = sys.stdin.fileno()
     buf = b""
     while True:
         ready, _, _ = select.select([stdin], [], [], _POLL)
+        stopper.tick()
         if ready:
             chunk = os.read(stdin, 4096)
             if not chunk:
@@ -78,8 +69,7 @@ def serve(args: argparse.Namespace) -> int:
                 parts = line.decode().split()
                 if len(parts) == 3 and parts[0] == "drain":
                     ok = ingester.drain(int(parts[1]), float(parts[2]))
-                    error = str(ingester.last_error or "").replace("\n", " ")
-                    sys.stdout.write(f"done {ingester.ingested_seq} {int(ok)} {error}\n")
+                    sys.stdout.write(f"done {json.dumps(ingester.report(ok))}\n")
                     sys.stdout.flush()
                     return 0 if ok else 1
         elif not _parent_alive(args.parent):
@@ -107,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heartbeat", type=float, default=30.0)
     parser.add_argument("--crash-timeout", type=float, default=300.0)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
+    parser.add_argument("--stop-grace", type=float, default=GRACE_S)
     args = parser.parse_args(argv)
     # This process is an edge, like the CLI: the key comes in its environment (argv is visible to every user).
     args.api_key = os.environ.get("RUNYARD_API_KEY")

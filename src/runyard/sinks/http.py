@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from runyard.errors import RemoteError
+from runyard.errors import AuthenticationError, RemoteError
 from runyard.sinks.connection import Answer, Connection
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class HttpSink:
             read_timeout=read_timeout,
         )
         self._stop: tuple[float | None, float] | None = None  # (stop_requested_at, when it was answered)
+        self._identity: str | None = None
 
     # -- the Sink interface
     def ingest(self, records: Sequence[list[Any]], *, session: str) -> int:
@@ -97,6 +98,16 @@ class HttpSink:
         return int(data["last_seq"])
 
     session_progress = progress  # the name runyard.replay uses (it replays into a Store or a sink)
+
+    def stored_steps(self, session: str) -> int:
+        """How many steps the server's store holds for the session's run (read back, for what finish() reports)."""
+        return int(self._json(self._send("GET", f"/sessions/{_quote(session)}/steps"))["steps"])
+
+    def identity(self) -> str:
+        """The id of the store the server serves: ``runyard sync`` marks a run log as synced into it."""
+        if self._identity is None:
+            self._identity = str(self._json(self._send("GET", "/store"))["store_id"])
+        return self._identity
 
     def heartbeat(self, session: str, t: float) -> None:
         """Tell the server the session's process is alive at unix time ``t``."""
@@ -163,9 +174,10 @@ class HttpSink:
         code, message = _error_of(answer)
         url = self.base_url
         if status in (401, 403):
-            text = (
+            return AuthenticationError(
                 f"the runyard server at {url} refused the API key ({message}). Log in again with "
-                f"`runyard login {url}`, or set RUNYARD_API_KEY to a valid key"
+                f"`runyard login {url}`, or set RUNYARD_API_KEY to a valid key",
+                status=status,
             )
         elif status == 404 and code == "not_found" and "no such endpoint" in message:
             text = f"{url} has no runyard ingest API ({message}); is it a runyard server, and up to date?"

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runyard.runlog import RunLogReader
+from runyard.records import KIND_GAP
+from runyard.runlog import LogEnd, RunLogReader
 from runyard.sinks.base import Sink
 
 _MAX_BACKOFF = 5.0
@@ -69,6 +70,13 @@ class Ingester(threading.Thread):
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self.ingested_seq = 0
+        self._target = 0  # the seq drain() waits for
+        self.lost: list[tuple[int, int]] = []
+        """Records the run log lost to damage (first, last seq), each accepted by the sink as a gap."""
+        self.stored_steps: int | None = None
+        """Steps the sink holds for the run once the thread stopped after a drain (read back), if it could tell."""
+        self.log_end: LogEnd | None = None
+        """What followed the last whole record when the thread stopped (a torn record, damaged bytes)."""
         self.errors = 0
         self.last_error: BaseException | None = None
         self._warned = False
@@ -77,6 +85,7 @@ class Ingester(threading.Thread):
     # -- called from the training thread
     def drain(self, seq: int, timeout: float) -> bool:
         """Stop after ingesting every record up to ``seq``; True when that happened within ``timeout``."""
+        self._target = seq
         self._stopping.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
@@ -93,6 +102,7 @@ class Ingester(threading.Thread):
     def run(self) -> None:
         reader = RunLogReader(self.path)
         pending: list[list[Any]] = []
+        waited_on = -1  # pending bytes seen by the last empty read while stopping
         backoff = self._interval
         next_heartbeat = time.monotonic() + self._heartbeat_interval
         next_stop_check = time.monotonic() + self._stop_poll_interval
@@ -105,10 +115,12 @@ class Ingester(threading.Thread):
                         next_stop_check = time.monotonic() + self._stop_poll_interval
                         self._check_stop()
                     if not pending:
-                        pending = reader.read(BATCH_BYTES)
+                        # Once stopping, the writer is done: a partial frame followed by whole ones is damage.
+                        pending = reader.read(BATCH_BYTES, final=stopping)
                     if pending:
                         sink = self._sink()
                         last = sink.ingest(pending, session=self.session)
+                        self.lost.extend((r[2]["first"], r[2]["last"]) for r in pending if r[1] == KIND_GAP)
                         pending = []
                         with self._progress:
                             self.ingested_seq = last
@@ -116,6 +128,14 @@ class Ingester(threading.Thread):
                         backoff = self._interval
                         continue  # more may be waiting: read again before sleeping
                     if stopping:
+                        # A record still arriving (its bytes grew since the last look) is waited for; a torn
+                        # one, left by a writer that died, is not.
+                        if self.ingested_seq < self._target and reader.pending_bytes not in (0, waited_on):
+                            waited_on = reader.pending_bytes
+                            self._wake.wait(self._interval)
+                            self._wake.clear()
+                            continue
+                        self.log_end = reader.end()
                         return
                     now = time.monotonic()
                     if now >= next_heartbeat:
@@ -143,12 +163,29 @@ class Ingester(threading.Thread):
         finally:
             reader.close()
             if self.sink is not None:
+                if self._stopping.is_set():
+                    try:
+                        self.stored_steps = self.sink.stored_steps(self.session)
+                    except Exception:
+                        pass  # finish() then says it cannot tell
                 try:
                     self.sink.close()
                 except Exception:
                     pass
             with self._progress:
                 self._progress.notify_all()
+
+    def report(self, ok: bool) -> dict[str, Any]:
+        """What a drain achieved, as the ingester process reports it to ``finish()`` (JSON-able)."""
+        damage = self.log_end.damage if self.log_end is not None else None
+        return {
+            "seq": self.ingested_seq,
+            "ok": ok,
+            "steps": self.stored_steps,
+            "lost": self.lost,
+            "damaged_tail": None if damage is None else [damage.start, damage.end],
+            "error": None if ok or self.last_error is None else str(self.last_error),
+        }
 
     def _check_stop(self) -> None:
         """Interrupt the training process once for each new stop request."""

@@ -16,6 +16,8 @@ class _Writer(Protocol):
 
     def session_progress(self, session: str) -> int: ...
 
+    def stored_steps(self, session: str) -> int: ...
+
     def heartbeat(self, session: str, t: float) -> None: ...
 
     def stop_requested_at(self, session: str) -> float | None: ...
@@ -68,6 +70,10 @@ class LocalSink:
     def progress(self, session: str) -> int:
         return self.writer.session_progress(session)
 
+    def stored_steps(self, session: str) -> int:
+        """How many steps the store holds for the session's run (read back, for what finish() reports)."""
+        return self.writer.stored_steps(session)
+
     def heartbeat(self, session: str, t: float) -> None:
         self.writer.heartbeat(session, t)
 
@@ -79,6 +85,19 @@ class LocalSink:
 
     def resume_state(self, entity: str, project: str, run_id: str) -> ResumeState | None:
         return self.store.resume_state(entity, project, run_id)
+
+    def server_url(self) -> str | None:
+        """The address of the server that serves this store (``runyard ui`` records it), or None.
+
+        A SQLite store is read with the standard library: no SQLAlchemy in the training process for it.
+        """
+        from runyard.store.server_address import read_sqlite_file
+        from runyard.store.writer import sqlite_file
+
+        path = sqlite_file(self.url)
+        if path is not None:
+            return read_sqlite_file(path)
+        return self.store.server_url()
 
     def close(self) -> None:
         if self._writer is not None and self._writer is not self._store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import subprocess
@@ -27,6 +28,12 @@ class IngesterProcess:
         self.session = session
         self.last_error: str | None = None
         self.ingested_seq = 0
+        self.stored_steps: int | None = None
+        """Steps the store holds for the run after the drain, read back by the ingester (None: unknown)."""
+        self.lost: list[tuple[int, int]] = []
+        """Records of the run log lost to damage (first, last seq): the store holds everything else."""
+        self.damaged_tail: tuple[int, int] | None = None
+        """Damaged bytes at the end of the run log (start, end offsets), with no record after them."""
         env = dict(os.environ)
         env["PYTHONPATH"] = _pythonpath()
         if settings.base_url is not None:
@@ -52,6 +59,8 @@ class IngesterProcess:
                 repr(settings.heartbeat_interval),
                 "--crash-timeout",
                 repr(settings.crash_timeout),
+                "--stop-grace",
+                repr(settings.stop_grace),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -86,14 +95,23 @@ class IngesterProcess:
                         break
                     line += chunk
         self._close(proc)
-        parts = line.decode(errors="replace").split(" ", 3)
-        if len(parts) >= 3 and parts[0] == "done":
-            self.ingested_seq = int(parts[1])
-            if parts[2] == "1":
-                return True
-            self.last_error = parts[3].strip() if len(parts) > 3 else "ingestion did not finish in time"
+        head, _, body = line.decode(errors="replace").partition(" ")
+        try:
+            report = json.loads(body) if head == "done" else None
+        except ValueError:
+            report = None
+        if not isinstance(report, dict):
+            self.last_error = f"the ingester process did not answer (exit code {proc.poll()})"
             return False
-        self.last_error = f"the ingester process did not answer (exit code {proc.poll()})"
+        self.ingested_seq = int(report.get("seq") or 0)
+        steps = report.get("steps")
+        self.stored_steps = steps if type(steps) is int else None
+        self.lost = [(int(first), int(last)) for first, last in report.get("lost") or ()]
+        tail = report.get("damaged_tail")
+        self.damaged_tail = (int(tail[0]), int(tail[1])) if tail else None
+        if report.get("ok"):
+            return True
+        self.last_error = str(report.get("error") or "ingestion did not finish in time")
         return False
 
     def abandon(self, timeout: float) -> None:

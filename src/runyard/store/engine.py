@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from runyard.errors import StoreError
+from runyard.settings import postgres_driver_message
 from runyard.store.sqlite_setup import BUSY_TIMEOUT_S, configure
 
 __all__ = ["WRITE_OPTION", "create_engine", "dialect_insert", "is_sqlite", "normalize_url", "sqlite_path"]
@@ -57,7 +58,12 @@ def sqlite_path(url: URL) -> Path | None:
 def create_engine(url: URL) -> Engine:
     """Create the engine for a normalized store URL (creating a SQLite file's folder)."""
     if not is_sqlite(url):
-        return sa.create_engine(url, pool_pre_ping=True)
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:  # psycopg is an optional dependency (runyard[postgres])
+            if (exc.name or "").split(".")[0] != "psycopg" and "psycopg" not in str(exc):
+                raise
+            raise StoreError(f"{postgres_driver_message()} ({exc})") from None
     path = sqlite_path(url)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if path is None:

@@ -5,7 +5,8 @@ A filter is a dict, as ``wandb.Api().runs(path, filters=...)`` takes it::
     {"$and": [{"state": "finished"}, {"config.lr.value": {"$lt": 0.01}}, {"tags": {"$in": ["best", "paper"]}}]}
 
 Operators: ``$and $or $nor`` (each a non-empty list of filters); per field ``$eq $ne $gt $gte $lt $lte $in $nin
-$exists $regex`` (with an optional ``$options`` of regex flags ``imsx``); a plain value means ``$eq``, and
+$exists $regex`` (with an optional ``$options`` of regex flags ``ims``; patterns are RE2's, matched in linear time:
+see :mod:`runyard.store.patterns`); a plain value means ``$eq``, and
 several keys in one dict must all hold. Fields (W&B's spellings accepted):
 
 ============================  ==================================================================================
@@ -36,13 +37,13 @@ Anything malformed raises :class:`~runyard.errors.FilterError` naming the field 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 from runyard.errors import FilterError
+from runyard.store.patterns import Pattern, compile_pattern
 
 if TYPE_CHECKING:
     from runyard.store.models import RunRecord
@@ -73,7 +74,6 @@ _MAX_DEPTH = 32
 _LOGICAL = ("$and", "$or", "$nor")
 _OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex")
 _COMPARISONS = {"$gt", "$gte", "$lt", "$lte"}
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
 class _Missing:
@@ -246,7 +246,8 @@ class NoneOf(Node):
 @dataclass(frozen=True)
 class Condition(Node):
     """One operator (``"$eq"``, ``"$in"``...) on one field. ``operand`` is normalised: time fields hold unix
-    seconds, ``$in``/``$nin`` a tuple, ``$regex`` a compiled pattern, lists and dicts plain JSON values."""
+    seconds, ``$in``/``$nin`` a tuple, ``$regex`` a :class:`~runyard.store.patterns.Pattern`, lists and dicts
+    plain JSON values."""
 
     field: Field
     op: str
@@ -306,11 +307,11 @@ def _ordered(op: str, value: Any, operand: Any) -> bool:
     return bool(value <= operand)
 
 
-def _regex(value: Any, pattern: re.Pattern[str]) -> bool:
+def _regex(value: Any, pattern: Pattern) -> bool:
     if type(value) is str:
-        return pattern.search(value) is not None
+        return pattern.search(value)
     if type(value) is list:
-        return any(type(item) is str and pattern.search(item) is not None for item in value)
+        return any(type(item) is str and pattern.search(item) for item in value)
     return False
 
 
@@ -412,23 +413,8 @@ def _parse_operator(field: Field, op: str, operand: Any, options: Any, depth: in
     return Condition(field, op, _operand_value(field, op, operand, depth))
 
 
-def _compile_regex(where: str, pattern: Any, options: Any) -> re.Pattern[str]:
-    if isinstance(pattern, re.Pattern):
-        if not isinstance(pattern.pattern, str):
-            raise FilterError(f"{where}: $regex needs a text pattern, not a bytes one")
-        return pattern
-    if not isinstance(pattern, str):
-        raise FilterError(f"{where}: $regex takes a pattern string, not {_describe(pattern)}")
-    flags = 0
-    if options is not None:
-        if not isinstance(options, str) or any(c not in _REGEX_FLAGS for c in options):
-            raise FilterError(f"{where}: $options takes regex flags from 'imsx', not {options!r}")
-        for c in options:
-            flags |= _REGEX_FLAGS[c]
-    try:
-        return re.compile(pattern, flags)
-    except Exception as exc:  # re.error, and RecursionError/OverflowError for pathological patterns
-        raise FilterError(f"{where}: $regex {pattern!r} is not a valid regular expression: {exc}") from None
+def _compile_regex(where: str, pattern: Any, options: Any) -> Pattern:
+    return compile_pattern(pattern, options, where=f"{where}: $regex")
 
 
 def _operand_value(field: Field, op: str, value: Any, depth: int) -> Any:

@@ -22,6 +22,7 @@ from runyard.records import (
     KIND_CONSOLE,
     KIND_EXIT,
     KIND_FILE,
+    KIND_GAP,
     KIND_HEARTBEAT,
     KIND_META,
     KIND_METADATA,
@@ -32,13 +33,15 @@ from runyard.records import (
     KIND_SYSTEM,
     KINDS,
     STATE_CRASHED,
+    STATE_KILLED,
     STATE_RUNNING,
     Record,
 )
 from runyard.store.blob_refs import BlobRef
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
-from runyard.store.sql import Sql, dump_json, for_update, json_param, load_json, scalar
+from runyard.store.losses import record_losses
+from runyard.store.sql import Sql, dump_json, for_update, json_param, load_json, scalar, text_safe
 from runyard.store.stream_writes import (
     ConsoleRow,
     SystemRow,
@@ -101,7 +104,7 @@ def apply_batch(
         )
         found = _lock_session(sql, session)
     last_seq = found[1] if found is not None else 0
-    new = _new_records(records, session, last_seq)
+    new, lost = _new_records(records, session, last_seq)
     if not new:
         return last_seq, {}
     if found is None:
@@ -111,6 +114,9 @@ def apply_batch(
         raise StoreError(f"session {session!r}: record 1 must be a start record, not {new[0][1]!r}")
     run = _locked_run(sql, run_pk)
     staged = _apply(sql, run, new, now, cache)
+    gaps = [(r[2]["first"], r[0], r[2]) for r in new if r[1] == KIND_GAP] if lost else []
+    if gaps:
+        record_losses(sql, run_pk, session, gaps, now)
     sql.run('UPDATE sessions SET last_seq = :seq WHERE "session" = :session', {"seq": new[-1][0], "session": session})
     # Every run of a project shares this row: touching it at most once a second keeps concurrent ingesters
     # (PostgreSQL) from queueing on its row lock.
@@ -143,7 +149,9 @@ def mark_crashed(sql: Sql, session: str) -> bool:
     """Store a running run as crashed now, if ``session`` is its latest session. Returns whether it did.
 
     An ingester whose training process died calls this instead of waiting for the heartbeat to go stale. A
-    session that a newer one (a resume) has superseded must not touch the run.
+    session that a newer one (a resume) has superseded must not touch the run. A run that was asked to stop
+    ends ``killed`` instead: its process died after the stop someone asked for (a trainer that ignored SIGINT
+    and was then terminated, see :mod:`runyard.sinks.stopper`).
     """
     found = scalar(sql, 'SELECT run_pk FROM sessions WHERE "session" = :session', {"session": session})
     if found is None:
@@ -156,8 +164,9 @@ def mark_crashed(sql: Sql, session: str) -> bool:
     if latest != session:
         return False
     result = sql.run(
-        "UPDATE runs SET state = :crashed WHERE id = :id AND state = :running",
-        {"crashed": STATE_CRASHED, "id": found, "running": STATE_RUNNING},
+        "UPDATE runs SET state = CASE WHEN stop_requested_at IS NULL THEN :crashed ELSE :killed END"
+        " WHERE id = :id AND state = :running",
+        {"crashed": STATE_CRASHED, "killed": STATE_KILLED, "id": found, "running": STATE_RUNNING},
     )
     return bool(result.rowcount)
 
@@ -179,23 +188,44 @@ def stop_requested_at(sql: Sql, session: str) -> float | None:
     return None if found is None else float(found)
 
 
-def _new_records(records: Sequence[Record], session: str, last_seq: int) -> list[Record]:
+def _new_records(records: Sequence[Record], session: str, last_seq: int) -> tuple[list[Record], bool]:
+    """The records after ``last_seq``, checked to follow each other; and whether a gap record is among them.
+
+    A jump in sequence numbers is refused unless a ``gap`` record (a run-log reader's account of records lost
+    to damage) covers it; its ``first`` is then moved up to the first seq the store lacks.
+    """
     new: list[Record] = []
     expected = last_seq + 1
+    lost = False
     for record in records:
         seq = record[0]
         if not new and isinstance(seq, int) and seq < expected:
             continue  # applied by an earlier batch: a replay
-        if seq != expected:
+        if record[1] == KIND_GAP:
+            record = _gap(record, session, expected)
+            lost = True
+        elif seq != expected:
             raise IngestGapError(
                 f"session {session!r}: expected record seq {expected}, got {seq!r} "
-                f"(last applied {last_seq}); the batch was not applied"
+                f"(last applied {last_seq}); the batch was not applied. Nothing said records were lost here: "
+                "re-read the run log with `runyard sync`, which accounts for damaged records."
             )
-        if record[1] not in KINDS:
+        elif record[1] not in KINDS:
             raise StoreError(f"session {session!r}: record {seq} has unknown kind {record[1]!r}")
         new.append(record)
-        expected += 1
-    return new
+        expected = record[0] + 1
+    return new, lost
+
+
+def _gap(record: Record, session: str, expected: int) -> Record:
+    seq, _, body = record
+    first = body.get("first") if isinstance(body, dict) else None
+    if type(seq) is not int or type(first) is not int or not first <= expected <= seq:
+        raise IngestGapError(
+            f"session {session!r}: a gap record ({seq!r}, {body!r}) does not cover the next record, {expected}; "
+            "the batch was not applied"
+        )
+    return [seq, KIND_GAP, {**body, "first": expected}]
 
 
 def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: OpenBlockCache) -> dict[int, OpenBlock]:
@@ -300,7 +330,10 @@ def _locked_run(sql: Sql, run_pk: int) -> dict[str, Any]:
 def _bind(sql: Sql, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """Per column: its placeholder, and its parameter (JSON columns as their text)."""
     placeholders = {name: json_param(sql, name) if name in _JSON_COLUMNS else f":{name}" for name in values}
-    params = {name: dump_json(value) if name in _JSON_COLUMNS else value for name, value in values.items()}
+    params = {
+        name: dump_json(value) if name in _JSON_COLUMNS else text_safe(value) if type(value) is str else value
+        for name, value in values.items()
+    }
     return placeholders, params
 
 
@@ -323,6 +356,7 @@ class _Rows:
     def __init__(self, points: Points) -> None:
         self.points = points
         self._keys: tuple[str, ...] = ()
+        self._nul = False  # a key holds a NUL character
         self._steps: list[int] = []
         self._values: list[tuple[Any, ...]] = []
 
@@ -331,6 +365,7 @@ class _Rows:
         if keys != self._keys:
             self.flush()
             self._keys = keys
+            self._nul = any("\x00" in key for key in keys)
         self._steps.append(step)
         self._values.append(tuple(row.values()))
 
@@ -339,7 +374,10 @@ class _Rows:
         if not self._steps:
             return
         steps = self._steps
-        for key, column in zip(self._keys, zip(*self._values)):
+        columns: Any = zip(self._keys, zip(*self._values))
+        if self._nul:  # as the store keeps every text: NUL replaced; of keys that then collide, the last wins
+            columns = {text_safe(key): column for key, column in columns}.items()
+        for key, column in columns:
             if key == "_step":
                 continue
             entry = self.points.get(key)
@@ -418,6 +456,7 @@ def _ensure_run(sql: Sql, start: dict[str, Any], now: float) -> int:
 
 
 def _get_or_create(sql: Sql, table: str, keys: dict[str, Any], defaults: dict[str, Any]) -> int:
+    keys = {name: text_safe(value) if type(value) is str else value for name, value in keys.items()}
     where = " AND ".join(f'"{name}" = :{name}' for name in keys)
     select = f"SELECT id FROM {table} WHERE {where}"
     found = scalar(sql, select, keys)

@@ -17,6 +17,7 @@ from runyard.errors import UsageError
 from runyard.store.schema import (
     blocks,
     console_lines,
+    lost_records,
     projects,
     rollups,
     run_files,
@@ -91,7 +92,7 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
                 by_series.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk))
             )
         )
-    for table in (series, sessions, console_lines, system_samples, run_files):
+    for table in (series, sessions, lost_records, console_lines, system_samples, run_files):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
     conn.execute(

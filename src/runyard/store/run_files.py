@@ -39,6 +39,7 @@ from runyard.errors import StoreError
 from runyard.records import KIND_FILE, Record
 from runyard.store.blob_refs import BlobRef, check_key
 from runyard.store.blobs import BlobError, BlobStore
+from runyard.store.file_writes import safe_file_name
 from runyard.store.models import FileInfo
 from runyard.store.schema import run_files, runs
 from runyard.store.streams import console_size, console_texts
@@ -127,13 +128,18 @@ def _warn_inline(location: str, exc: BlobError) -> None:
 
 
 def list_files(conn: Connection, run_pk: int) -> list[FileInfo]:
-    """The run's stored files and its derived ones, sorted by name."""
-    found = {
-        name: FileInfo(name, int(size), float(updated_at))
-        for name, size, updated_at in conn.execute(
-            sa.select(run_files.c.name, run_files.c.size, run_files.c.updated_at).where(run_files.c.run_pk == run_pk)
-        )
-    }
+    """The run's stored files and its derived ones, sorted by name.
+
+    Names are listed as :func:`~runyard.store.file_writes.safe_file_name` makes them: a file stored before
+    names were made safe on the way in is listed (and found, see :func:`file_content`) under its safe name.
+    """
+    found: dict[str, FileInfo] = {}
+    for stored, size, updated_at in conn.execute(
+        sa.select(run_files.c.name, run_files.c.size, run_files.c.updated_at).where(run_files.c.run_pk == run_pk)
+    ):
+        name = _listed(stored)
+        if name is not None and (name not in found or found[name].updated_at < float(updated_at)):
+            found[name] = FileInfo(name, int(size), float(updated_at))
     run = _run_data(conn, run_pk)
     if run is not None:
         updated = float(run["heartbeat_at"])
@@ -154,11 +160,7 @@ def file_content(conn: Connection, run_pk: int, name: str) -> bytes | BlobRef | 
     A stored file held in the blob store comes back as a :class:`BlobRef`: :func:`read_content` reads it
     (after the connection is released: a blob may be large, or far away).
     """
-    stored = conn.execute(
-        sa.select(run_files.c.content, run_files.c.blob_key, run_files.c.size).where(
-            run_files.c.run_pk == run_pk, run_files.c.name == name
-        )
-    ).one_or_none()
+    stored = _stored_file(conn, run_pk, name)
     if stored is not None:
         content, key, size = stored
         if key is not None:
@@ -172,6 +174,34 @@ def file_content(conn: Connection, run_pk: int, name: str) -> bytes | BlobRef | 
         return None
     run = _run_data(conn, run_pk)
     return None if run is None else _derived(name, run)
+
+
+def _stored_file(conn: Connection, run_pk: int, name: str) -> Any:
+    """The ``(content, blob_key, size)`` row of the stored file ``name`` names, or None.
+
+    ``name`` is looked up as given, then as made safe (``../x`` finds ``__/x``, as the run lists it), then
+    among names stored before names were made safe on the way in.
+    """
+    columns = (run_files.c.content, run_files.c.blob_key, run_files.c.size)
+    by_name = sa.select(*columns).where(run_files.c.run_pk == run_pk)
+    found = conn.execute(by_name.where(run_files.c.name == name)).one_or_none()
+    wanted = _listed(name)
+    if found is not None or wanted is None:
+        return found
+    if wanted != name:
+        found = conn.execute(by_name.where(run_files.c.name == wanted)).one_or_none()
+        if found is not None:
+            return found
+    names = conn.execute(sa.select(run_files.c.name).where(run_files.c.run_pk == run_pk)).scalars()
+    legacy = sorted(stored for stored in names if stored != wanted and _listed(stored) == wanted)
+    return conn.execute(by_name.where(run_files.c.name == legacy[-1])).one_or_none() if legacy else None
+
+
+def _listed(name: str) -> str | None:
+    try:
+        return safe_file_name(name)
+    except ValueError:
+        return None
 
 
 def read_content(content: bytes | BlobRef | None, blobs: BlobStore | None, where: str) -> bytes | None:

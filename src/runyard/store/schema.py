@@ -7,7 +7,7 @@ checks that the migrations produce exactly these tables.
 
     entities 1─* projects 1─* runs 1─* series 1─* blocks
                                              1─* rollups (chunk summaries of full blocks, for charts)
-                                  1─* sessions
+                                  1─* sessions, lost_records
                                   1─* console_lines, system_samples, run_files
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
     api_keys (who may call the server: a hash of each key, never the key)
@@ -32,6 +32,7 @@ __all__ = [
     "blocks",
     "console_lines",
     "entities",
+    "lost_records",
     "metadata",
     "projects",
     "rollups",
@@ -44,7 +45,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -122,6 +123,21 @@ sessions = sa.Table(
     # The highest record seq applied: ingestion skips seq <= last_seq, so replays never duplicate.
     sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("started_at", sa.Double, nullable=False),
+)
+
+# Records of a session that a run log lost to damage (a reader skipped the bytes that held them and said so with a
+# "gap" record; runyard.records). Ingestion accepts the jump in sequence numbers only then, and keeps it here.
+lost_records = sa.Table(
+    "lost_records",
+    metadata,
+    sa.Column("session", sa.Text, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    # The skipped byte range of the session's run log.
+    sa.Column("log_start", sa.BigInteger, nullable=False),
+    sa.Column("log_end", sa.BigInteger, nullable=False),
+    sa.Column("noted_at", sa.Double, nullable=False),
 )
 
 series = sa.Table(

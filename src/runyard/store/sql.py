@@ -22,9 +22,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from runyard.store.json_safe import from_json_safe, to_json_safe
+from runyard.store.json_safe import NUL_REPLACEMENT, from_json_safe, to_json_safe
 
-__all__ = ["Sql", "SqlaSql", "SqliteSql", "dump_json", "in_list", "load_json"]
+__all__ = ["Sql", "SqlaSql", "SqliteSql", "dump_json", "in_list", "load_json", "text_safe"]
 
 Params = Mapping[str, Any]
 
@@ -78,9 +78,25 @@ def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     return "(" + ", ".join(f":{name}" for name in params) + ")", params
 
 
+def text_safe(text: str) -> str:
+    """``text`` as both backends store it: PostgreSQL text cannot hold NUL, so each becomes U+FFFD everywhere."""
+    return text.replace("\x00", NUL_REPLACEMENT) if "\x00" in text else text
+
+
+_ESCAPED_NUL = re.compile(r"(\\+)u0000")
+
+
+def _nul_escape(match: re.Match[str]) -> str:
+    slashes = match.group(1)
+    # An odd run of backslashes ends in the escape of a NUL; an even one is escaped backslashes, then "u0000".
+    return slashes[:-1] + "\\ufffd" if len(slashes) % 2 else match.group(0)
+
+
 def dump_json(value: Any) -> str:
-    """A JSON column's text, as the schema's ``JSONValue`` type writes it (NaN and ±inf tagged)."""
-    return json.dumps(to_json_safe(value))
+    """A JSON column's text, as the schema's ``JSONValue`` type writes it (NaN and ±inf tagged, NUL replaced)."""
+    text = json.dumps(to_json_safe(value))
+    # json.dumps writes NUL (in keys and strings alike) as \u0000, which PostgreSQL's json cannot turn into text.
+    return _ESCAPED_NUL.sub(_nul_escape, text) if "u0000" in text else text
 
 
 def load_json(value: Any) -> Any:

@@ -7,7 +7,6 @@ same path. Reads return frozen dataclasses and plain dicts.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from runyard.errors import ConflictError, FilterError, NotFoundError, StoreError, UsageError
-from runyard.records import STATE_RUNNING, Record
+from runyard.records import KIND_FILE, STATE_RUNNING, Record
 from runyard.store import (
     api_keys,
     groups,
@@ -27,14 +26,18 @@ from runyard.store import (
     run_files,
     run_marks,
     sampling,
+    server_address,
     streams,
     workspaces,
 )
 from runyard.store.blobs import BlobStore, blob_url, open_blobs
 from runyard.store.engine import WRITE_OPTION, create_engine, dialect_insert, normalize_url
+from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.filters import AllOf, Condition, Field, Node, Order, parse_filter, parse_order
 from runyard.store.history import OpenBlockCache
+from runyard.store.identity import store_identity
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of, session_progress, stop_requested_at
+from runyard.store.losses import LostRecords, lost_records, stored_steps
 from runyard.store.migrate import ensure_schema
 from runyard.store.models import (
     ConsoleLine,
@@ -47,6 +50,7 @@ from runyard.store.models import (
     SystemSample,
     WorkspaceRecord,
 )
+from runyard.store.patterns import compile_pattern
 from runyard.store.sampling import Bucket, BucketColumns
 from runyard.store.schema import store_settings
 from runyard.store.sql import SqlaSql
@@ -75,6 +79,7 @@ class Store:
         """Where run files' bytes go (None: inline in the database); see :mod:`runyard.store.blobs`."""
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._cache = OpenBlockCache(cache_points)
+        self._identity: str | None = None
 
     @classmethod
     def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:
@@ -165,6 +170,21 @@ class Store:
         with self.engine.connect() as conn:
             return session_progress(SqlaSql(conn), session)
 
+    def stored_steps(self, session: str) -> int:
+        """How many steps (history rows) the store holds for the run of ``session``, all sessions together."""
+        with self.engine.connect() as conn:
+            return stored_steps(SqlaSql(conn), session)
+
+    def identity(self) -> str:
+        """The store's own id (recorded on first use): names this store whatever URL reaches it."""
+        if self._identity is None:
+            try:
+                with self._write_engine.begin() as conn:
+                    self._identity = store_identity(SqlaSql(conn))
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"could not read the store's id: {exc}") from exc
+        return self._identity
+
     # -- reads ----------------------------------------------------------------------------------------------
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunRecord | None:
@@ -241,6 +261,12 @@ class Store:
         if project_id is None:
             raise NotFoundError(f"no project {entity}/{project}")
         return project_id
+
+    def lost_records(self, entity: str, project: str, run_id: str) -> list[LostRecords]:
+        """Records of the run that a damaged run log lost (empty when none were, or the run does not exist)."""
+        with self.engine.connect() as conn:
+            pk = reads.run_pk(conn, entity, project, run_id)
+            return [] if pk is None else lost_records(SqlaSql(conn), pk)
 
     def resume_state(self, entity: str, project: str, run_id: str) -> ResumeState | None:
         """What a resumed session needs to continue the run, or None if the run does not exist."""
@@ -361,6 +387,46 @@ class Store:
             content = None if pk is None else run_files.file_content(conn, pk, name)
         return run_files.stream_content(content, self.blobs, f"file {name!r} of run {entity}/{project}/{run_id}")
 
+    def put_file(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        name: str,
+        content: bytes | None = None,
+        *,
+        blob: tuple[str, int] | None = None,
+    ) -> str:
+        """Store one file of an existing run, replacing any of the same name, without touching anything else.
+
+        For a file that arrives outside the run's sessions (a wandb client's upload after the run ended, or
+        ``wandb.Api().run(path).upload_file()``): the run keeps its state and exit code. ``content`` is the
+        bytes; or ``blob=(key, size)`` names content already in the store's blob store. The name is made
+        safe as every stored file name is (see :func:`runyard.store.file_writes.safe_file_name`); returns it.
+
+        Raises :class:`~runyard.errors.NotFoundError` when the run does not exist, and
+        :class:`~runyard.errors.UsageError` for a name that names no file (``""``, ``"/"``).
+        """
+        body: dict[str, Any] = {"name": name}
+        if blob is not None:
+            body.update(blob=blob[0], size=blob[1])
+        else:
+            body["content"] = content if content is not None else b""
+        (record,) = run_files.blob_records([[0, KIND_FILE, body]], self.blobs)
+        try:
+            stored_name, stored = file_of(record[2])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                if pk is None:
+                    raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+                upsert_files(SqlaSql(conn), pk, {stored_name: stored}, time.time())
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not store file {name!r} of run {entity}/{project}/{run_id}: {exc}") from exc
+        return stored_name
+
     def update_run(
         self,
         entity: str,
@@ -476,6 +542,19 @@ class Store:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not mark session {session!r} preempting: {exc}") from exc
 
+    # -- the server's address (run URLs): store/server_address.py -----------------------------------------------
+
+    def record_server_url(self, url: str) -> None:
+        """Record the address of the server that serves this store (``runyard ui``/``server`` do it at start)."""
+        try:
+            server_address.record(self.engine, url)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not record the server's address: {exc}") from exc
+
+    def server_url(self) -> str | None:
+        """The address of the server that last served this store (``http://host:port``), or None."""
+        return server_address.read(self.engine)
+
     # -- API keys (the wandb client's HTTP Basic password): store/api_keys.py -----------------------------------
 
     def create_api_key(self, username: str, name: str = "", *, key: str | None = None) -> str:
@@ -520,9 +599,10 @@ class Store:
 
         ``filters`` is a MongoDB-style dict (see :mod:`runyard.store.filters`); ``order`` a field with ``-`` for
         descending (``created_at``, ``display_name``, ``config.lr``, ``summary_metrics.loss``...). Runs that lack
-        the order field come last either way. ``search`` is a regular expression (Python syntax) that must
-        match somewhere in the display name, ignoring case. Raises :class:`~runyard.errors.FilterError` for a
-        bad filter, search pattern or order. An unknown project has no runs.
+        the order field come last either way. ``search`` is a regular expression (RE2 syntax, matched in linear
+        time: see :mod:`runyard.store.patterns`) that must match somewhere in the display name, ignoring case.
+        Raises :class:`~runyard.errors.FilterError` for a bad filter, search pattern or order.
+        An unknown project has no runs.
         """
         node, parsed = _filter_node(filters, search), parse_order(order)
         _check_page(limit, offset)
@@ -689,13 +769,7 @@ def _filter_node(filters: Mapping[str, Any] | Node | None, search: str | None) -
         return node
     if not isinstance(search, str):
         raise FilterError(f"search must be a regular expression string, not {type(search).__name__}")
-    try:
-        pattern = re.compile(search, re.IGNORECASE)
-    except Exception as exc:  # re.error, and RecursionError/OverflowError for pathological patterns
-        raise FilterError(
-            f"search {search!r} is not a valid regular expression ({exc}); escape special characters such as "
-            r"( [ + * ? with a backslash to match them literally"
-        ) from None
+    pattern = compile_pattern(search, "i", where="search")
     return AllOf((node, Condition(Field("column", "display_name"), "$regex", pattern)))
 
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runyard.store.sql import Sql, dump_json, json_param, scalar
+from runyard.store.sql import Sql, dump_json, json_param, scalar, text_safe
 
 __all__ = [
     "ConsoleRow",
@@ -29,11 +29,6 @@ SystemRow = dict[str, Any]
 """``{"t": ..., "runtime": ..., "values": {...}}``: one ``system_samples`` row without its run."""
 
 _STREAMS = frozenset({"stdout", "stderr"})
-
-
-def text_safe(text: str) -> str:
-    """``text`` storable in a TEXT column of both backends: PostgreSQL refuses NUL characters."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 # -- parsing record bodies (runyard.records.ConsoleBody, SystemBody) -----------------------------------------

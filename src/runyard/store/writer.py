@@ -23,6 +23,7 @@ from runyard.errors import StoreError
 from runyard.records import Record
 from runyard.store import ingest
 from runyard.store.history import OpenBlockCache
+from runyard.store.losses import stored_steps
 from runyard.store.sql import Sql, SqliteSql
 from runyard.store.sqlite_setup import BUSY_TIMEOUT_S, configure, creation_lock
 
@@ -106,6 +107,10 @@ class SqliteWriter:
     def session_progress(self, session: str) -> int:
         """As :meth:`runyard.store.Store.session_progress`."""
         return ingest.session_progress(self._sql, session)
+
+    def stored_steps(self, session: str) -> int:
+        """As :meth:`runyard.store.Store.stored_steps`."""
+        return stored_steps(self._sql, session)
 
     def stop_requested_at(self, session: str) -> float | None:
         """As :meth:`runyard.store.Store.stop_requested_at`."""

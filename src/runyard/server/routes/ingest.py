@@ -32,12 +32,17 @@ from runyard.server.deps import StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
 
-__all__ = ["MAX_BODY_BYTES", "MAX_RECORDS_BYTES", "router"]
+__all__ = ["MAX_BODY_BYTES", "MAX_RECORDS_BYTES", "PATH_PREFIX", "router"]
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""The largest request body the ingest API reads, as sent (compressed)."""
+PATH_PREFIX = "/api/v1/ingest/"
+"""Where the app serves these routes. Every call there needs an API key, so the server's Host and JSON-body
+rules (:mod:`runyard.server.origins`) do not apply, and the routes bound their bodies themselves."""
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest request body the ingest API reads, as sent (compressed): the SDK's largest record (25 MiB,
+:data:`runyard.sdk.limits.RECORD_LIMIT`) fits even when it does not compress."""
 
 MAX_RECORDS_BYTES = 64 * 1024 * 1024
 """The largest batch of records, decompressed. runyard's SDK sends at most 4 MiB per request."""
@@ -61,6 +66,16 @@ _RECORDS_BODY: dict[str, Any] = {
 def me(user: KeyUser) -> ApiResponse:
     """The key's owner and the entity runs go to by default (``runyard login`` checks its key with this)."""
     return ApiResponse({"username": user.username, "entity": user.entity})
+
+
+@router.get("/store")
+def store_identity(user: KeyUser, store: StoreDep) -> ApiResponse:
+    """The id of the store this server serves (:meth:`Store.identity <runyard.store.Store.identity>`).
+
+    ``runyard sync`` records it in a run log's ``.synced`` marker: a log synced through this server is synced
+    into that store, whichever address reached it, and is still synced into any other store.
+    """
+    return ApiResponse({"store_id": store.identity()})
 
 
 @router.post("/sessions/{session}/records", openapi_extra=_RECORDS_BODY)
@@ -93,6 +108,13 @@ def session_state(session: SessionId, user: KeyUser, store: StoreDep) -> ApiResp
             "stop_requested_at": store.stop_requested_at(session),
         }
     )
+
+
+@router.get("/sessions/{session}/steps")
+def session_steps(session: SessionId, user: KeyUser, store: StoreDep) -> ApiResponse:
+    """How many steps (history rows) the store holds for the session's run, all its sessions together: what
+    ``finish()`` and ``runyard sync`` report, read back rather than counted by the sender."""
+    return ApiResponse({"session": session, "steps": store.stored_steps(session)})
 
 
 @router.post("/sessions/{session}/heartbeat")

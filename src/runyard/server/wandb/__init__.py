@@ -8,4 +8,7 @@ from __future__ import annotations
 
 from runyard.server.wandb.routes import router as wandb_router
 
-__all__ = ["wandb_router"]
+__all__ = ["PROTOCOL_PREFIXES", "wandb_router"]
+
+PROTOCOL_PREFIXES = ("/graphql", "/files/", "/wandb/")
+"""The paths of the protocol's routes: each call there carries an API key or a signed URL."""

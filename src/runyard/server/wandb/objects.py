@@ -8,7 +8,7 @@ import fnmatch
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
@@ -45,6 +45,7 @@ class Context:
     base_url: str  # "http://host:port/", for the URLs handed to the client
     signer: Signer
     on_resume: Callable[[str, str, str], None] | None = None  # a client asked to resume this run
+    variables: dict[str, Any] = field(default_factory=dict)  # the operation's variables
 
     def file_url(self, action: str, entity: str, project: str, run_id: str, name: str) -> str:
         token = self.signer.token(FileRef(action, entity, project, run_id, name))
@@ -185,16 +186,12 @@ def run_obj(ctx: Context, run: RunRecord) -> Obj:
         return [json.dumps({**system_to_wandb(row), "_wandb": True}) for row in rows]
 
     def files(args: dict[str, Any]) -> Obj:
-        names = [n for n in args.get("names") or () if isinstance(n, str)]
-        pattern = args.get("pattern")
-        found = [f for f in store.files(e, p, r) if (not names or f.name in names)]
-        if isinstance(pattern, str) and pattern:
-            found = [f for f in found if fnmatch.fnmatchcase(f.name, pattern.replace("%", "*"))]
+        found = _matching_files(store, run, args.get("names"), args.get("pattern"))
         offset = _cursor(args.get("after"))
         first = max(0, min(_int(args.get("first"), 50), 10_000))
         page = found[offset : offset + first]
         edges = [
-            Obj("FileEdge", {"node": _file_obj(ctx, run, f.name, f.size, f.updated_at), "cursor": str(offset + i + 1)})
+            Obj("FileEdge", {"node": _file_obj(ctx, run, *f), "cursor": str(offset + i + 1)})
             for i, f in enumerate(page)
         ]
         return Obj(
@@ -242,7 +239,11 @@ def run_obj(ctx: Context, run: RunRecord) -> Obj:
             "events": events,
             "parquetHistory": {"parquetUrls": [], "liveData": []},
             "files": files,
-            "fileCount": lambda _a: len(store.files(e, p, r)),
+            # What the client takes as the length of run.files(names=..., pattern=...): the files that query
+            # answers (the operation's own filter), not every file of the run.
+            "fileCount": lambda _a: len(
+                _matching_files(store, run, ctx.variables.get("fileNames"), ctx.variables.get("pattern"))
+            ),
             "user": user_obj(Caller(run.username or ctx.caller.username, e)),
             "exitcode": run.exit_code,
             "stopped": run.stop_requested_at is not None and run.state == "running",
@@ -278,7 +279,31 @@ def _no_artifacts(_args: dict[str, Any]) -> Obj:
     return Obj("ArtifactConnection", {"totalCount": 0, "edges": [], "pageInfo": page_info(0, False)})
 
 
-def _file_obj(ctx: Context, run: RunRecord, name: str, size: int, updated_at: float) -> Obj:
+def _matching_files(store: Store, run: RunRecord, names: Any, pattern: Any) -> list[tuple[str, int, float | None]]:
+    """``(name, size, updated_at)`` of the files a ``files(names:, pattern:)`` selection answers.
+
+    With names, one entry per name in the order asked, as W&B's server answers: a name the run has no file of
+    is answered as a file of size 0, no update time and md5 ``"0"``, which is how the client (``wandb.restore``)
+    tells that it is missing. Else the files matching ``pattern`` (SQL ``LIKE``: ``%`` any run, ``_`` one
+    character), else all of them.
+    """
+    stored = store.files(run.entity, run.project, run.run_id)
+    asked = [n for n in names or () if isinstance(n, str)]
+    if asked:
+        by_name = {f.name: f for f in stored}
+        out: list[tuple[str, int, float | None]] = []
+        for name in dict.fromkeys(asked):
+            info = by_name.get(name)
+            out.append((name, info.size, info.updated_at) if info is not None else (name, 0, None))
+        return out
+    found: list[tuple[str, int, float | None]] = [(f.name, f.size, f.updated_at) for f in stored]
+    if isinstance(pattern, str) and pattern:
+        glob = pattern.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]").replace("%", "*").replace("_", "?")
+        found = [f for f in found if fnmatch.fnmatchcase(f[0], glob)]
+    return found
+
+
+def _file_obj(ctx: Context, run: RunRecord, name: str, size: int, updated_at: float | None) -> Obj:
     url = ctx.file_url("get", run.entity, run.project, run.run_id, name)
     return Obj(
         "File",
@@ -290,7 +315,7 @@ def _file_obj(ctx: Context, run: RunRecord, name: str, size: int, updated_at: fl
             "sizeBytes": size,
             "mimetype": _mimetype(name),
             "updatedAt": iso(updated_at),
-            "md5": None,
+            "md5": None if updated_at is not None else "0",
             "storagePath": None,
         },
     )

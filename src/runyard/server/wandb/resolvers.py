@@ -1,7 +1,8 @@
 """The root of wandb's GraphQL: the queries and mutations the client sends, resolved from the store.
 
 Queries: ``viewer``, ``serverInfo``, ``entity``, ``project``/``model``, ``models``. Mutations: ``upsertBucket``
-(a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``. Artifact
+(a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``, ``deleteRun``
+(``wandb.Api().run(path).delete()``). Artifact
 mutations answer an error that names the missing feature (the client then gives up on the artifact and carries
 on with the run); any other unknown root field is ``null``. Either is logged once at warning level.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import ConflictError, NotFoundError
-from runyard.server.wandb.convert import decode_run_id, loads_object, unwrap_config
+from runyard.server.wandb.convert import decode_run_id, loads_object, run_storage_id, unwrap_config
 from runyard.server.wandb.graphql import Obj, Operation
 from runyard.server.wandb.objects import Context, entity_obj, page_info, project_obj, run_obj, user_obj
 from runyard.server.wandb.sessions import RunFields, Sessions
@@ -37,6 +38,7 @@ KNOWN_OPERATIONS = frozenset(
         "RunResumeStatus",
         "RunStoppedStatus",
         "StopRun",
+        "DeleteRun",
         "Run",
         "Runs",
         "RunState",
@@ -164,7 +166,10 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             Obj("File", {"name": n, "uploadUrl": ctx.file_url("put", entity, project, run_id, n), "uploadHeaders": []})
             for n in names
         ]
-        return Obj("CreateRunFilesPayload", {"runID": None, "uploadHeaders": [], "files": files})
+        # The run's id when it exists, as W&B answers: wandb.Api().run(path).upload_file() needs it.
+        exists = run_id and ctx.store.get_run(entity, project, run_id) is not None
+        run_key = run_storage_id(entity, project, run_id) if exists else None
+        return Obj("CreateRunFilesPayload", {"runID": run_key, "uploadHeaders": [], "files": files})
 
     def stop_run(args: dict[str, Any]) -> Obj:
         ids = decode_run_id((args.get("input") or {}).get("id"))
@@ -178,10 +183,21 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             return Obj("StopRunPayload", {"success": False})
         return Obj("StopRunPayload", {"success": True})
 
+    def delete_run(args: dict[str, Any]) -> Obj:
+        inp = args.get("input") or {}
+        ids = decode_run_id(inp.get("id"))
+        if ids is None:
+            raise GraphQLError("deleteRun: unknown run id")
+        if not ctx.store.delete_run(*ids):
+            raise GraphQLError(f"deleteRun: run {'/'.join(ids)} does not exist")
+        sessions.forget(*ids)
+        return Obj("DeleteRunPayload", {"clientMutationId": inp.get("clientMutationId"), "success": True})
+
     fields: dict[str, Any] = {
         "upsertBucket": upsert_bucket,
         "createRunFiles": create_run_files,
         "stopRun": stop_run,
+        "deleteRun": delete_run,
         # Files are stored when PUT; the client's own notice of it needs no answer beyond success.
         "markRunFilesUploaded": Obj("MarkRunFilesUploadedPayload", {"success": True}),
     }

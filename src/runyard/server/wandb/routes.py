@@ -4,7 +4,6 @@ and the capability URLs of run files (``PUT``/``GET /wandb/storage/{token}``).
 
 from __future__ import annotations
 
-import gzip
 import json
 import tempfile
 import threading
@@ -17,6 +16,7 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
 from runyard.server.auth import KeyCache, key_cache
+from runyard.server.bodies import MAX_PROTOCOL_BODY, inflate
 from runyard.server.deps import get_store
 from runyard.server.errors import ApiError
 from runyard.server.wandb.auth import AuthError, Caller, caller_of, unauthorized_body
@@ -25,6 +25,7 @@ from runyard.server.wandb.objects import Context
 from runyard.server.wandb.resolvers import KNOWN_OPERATIONS, mutation_root, query_root, warn_once
 from runyard.server.wandb.sessions import OUTPUT, Sessions
 from runyard.server.wandb.storage import Signer
+from runyard.store.file_writes import safe_file_name
 
 __all__ = ["MAX_BLOB_FILE_BYTES", "MAX_FILE_BYTES", "router"]
 
@@ -73,9 +74,8 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        raw = gzip.decompress(raw)
+    """The request's JSON body, inflated if compressed; both bounded (see runyard.server.bodies)."""
+    raw = await inflate(request.stream(), request.headers.get("content-encoding", ""), MAX_PROTOCOL_BODY)
     try:
         return json.loads(raw) if raw else {}
     except ValueError as exc:
@@ -86,10 +86,11 @@ async def _body(request: Request) -> Any:
 async def graphql(request: Request) -> Response:
     """Run one GraphQL operation of the wandb client."""
     hub = hub_of(request)
-    body = await _body(request)
+    # The key first: a caller without one costs no read of the body, let alone its inflation.
     caller = await _caller(request, hub)
     if isinstance(caller, Response):
         return caller
+    body = await _body(request)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return _json({"errors": [{"message": "expected {query, operationName, variables}"}]}, 400)
     try:
@@ -101,7 +102,9 @@ async def graphql(request: Request) -> Response:
 
 
 def _run_operation(request: Request, hub: Hub, caller: Caller, op: Any) -> tuple[dict[str, Any], list[Any]]:
-    ctx = Context(hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume)
+    ctx = Context(
+        hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume, op.variables
+    )
     root = mutation_root(ctx, hub.sessions, op) if op.kind == "mutation" else query_root(ctx)
     unknown = [name for name in op.root_fields if name not in root.fields and name != "__typename"]
     if op.name not in KNOWN_OPERATIONS or unknown:
@@ -117,10 +120,10 @@ def _run_operation(request: Request, hub: Hub, caller: Caller, op: Any) -> tuple
 async def file_stream(entity: str, project: str, run_id: str, request: Request) -> Response:
     """History, summary, console and system rows of a live run; also its heartbeat and completion."""
     hub = hub_of(request)
-    body = await _body(request)
     caller = await _caller(request, hub)
     if isinstance(caller, Response):
         return caller
+    body = await _body(request)
     if not isinstance(body, dict):
         raise ApiError(400, "a file_stream request is a JSON object")
 
@@ -142,7 +145,12 @@ async def upload(token: str, request: Request) -> Response:
     ref = hub.signer.check(token, "put")
     if ref is None:
         raise ApiError(403, "this upload URL is invalid or has expired")
-    blobs = hub.sessions.store.blobs
+    try:
+        safe_file_name(ref.name)  # the store makes it safe; one that names nothing is refused before the upload
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    sessions = hub.sessions
+    blobs = sessions.store.blobs
     limit = MAX_FILE_BYTES if blobs is None else MAX_BLOB_FILE_BYTES
     too_large = ApiError(
         413,
@@ -152,37 +160,29 @@ async def upload(token: str, request: Request) -> Response:
     size = int(request.headers.get("content-length") or 0)
     if size > limit:
         raise too_large
-    if ref.name in _DERIVED_FILES:
-        await request.body()
-        return Response(status_code=200)
-    if blobs is not None:
-        # Spool the upload (memory, then a temp file), then hand it to the blob store: the record that
-        # reaches the database only names the blob.
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-            received = 0
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit:
-                    raise too_large
+    # Spooled (memory, then a temporary file) and counted as it arrives: a body without a length, or longer
+    # than it said, is cut off at the limit.
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise too_large
+            if ref.name not in _DERIVED_FILES:
                 spool.write(chunk)
-            spool.seek(0)
+        if ref.name in _DERIVED_FILES:
+            return Response(status_code=200)
+        spool.seek(0)
 
-            def store_blob_file() -> None:
-                key, stored = blobs.put_stream(iter(lambda: spool.read(1024 * 1024), b""))
-                run = hub.sessions.current(ref.entity, ref.project, ref.run_id, "", ended=True)
-                hub.sessions.add_blob_file(run, ref.name, key, stored)
+        def store_file() -> None:
+            if blobs is None:
+                sessions.add_upload(ref.entity, ref.project, ref.run_id, ref.name, spool.read())
+                return
+            # The record that reaches the database only names the blob.
+            key, stored = blobs.put_stream(iter(lambda: spool.read(1024 * 1024), b""))
+            sessions.add_upload(ref.entity, ref.project, ref.run_id, ref.name, blob=(key, stored))
 
-            await run_in_threadpool(store_blob_file)
-        return Response(status_code=200)
-    content = await request.body()
-    if len(content) > limit:
-        raise too_large
-
-    def store_file() -> None:
-        run = hub.sessions.current(ref.entity, ref.project, ref.run_id, "", ended=True)
-        hub.sessions.add_file(run, ref.name, content)
-
-    await run_in_threadpool(store_file)
+        await run_in_threadpool(store_file)
     return Response(status_code=200)
 
 

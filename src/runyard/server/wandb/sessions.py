@@ -4,8 +4,9 @@ The wandb client has no notion of runyard's sessions, so the server keeps one :c
 client process is writing: the session id, the last record seq, and the line offsets of the streams the client
 appends to. ``UpsertBucket`` opens a session when the run has none open (or after ``RunResumeStatus``: a new
 process resuming), ``file_stream`` and uploads add records to it, and the final ``file_stream`` (``complete``)
-writes the exit record. Everything is stored with :meth:`Store.ingest`, exactly as the runyard SDK's run logs
-are, so a wandb run and a runyard run look the same everywhere.
+writes the exit record. An upload never opens a session: one that arrives after the end is attached to the
+run as it stands (:meth:`Sessions.add_upload`). Everything is stored with :meth:`Store.ingest`, exactly as the
+runyard SDK's run logs are, so a wandb run and a runyard run look the same everywhere.
 
 A server restart forgets the open sessions: the next request for such a run opens a resumed session, so a
 live run keeps logging (offsets are then taken as they come).
@@ -22,6 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from runyard.errors import NotFoundError
+from runyard.names import new_run_name
 from runyard.records import (
     KIND_CONFIG,
     KIND_CONSOLE,
@@ -148,18 +151,21 @@ class Sessions:
                 self._ingest(current, self._changes(current, fields))
         return current
 
-    def current(self, entity: str, project: str, run_id: str, username: str, *, ended: bool = False) -> ClientRun:
-        """The run's open session; a request for a run with none (the server restarted) opens a resumed one.
-
-        With ``ended``, a session that already completed is returned as it is (a file uploaded after the end).
-        """
+    def current(self, entity: str, project: str, run_id: str, username: str) -> ClientRun:
+        """The run's open session; a request for a run with none (the server restarted) opens a resumed one."""
         key = (entity, project, run_id)
         with self._lock:
             found = self._runs.get(key)
-            if found is None or (found.done and not ended):
+            if found is None or found.done:
                 found = self._open(entity, project, run_id, RunFields(), username, recovering=True)
                 self._runs[key] = found
             return found
+
+    def forget(self, entity: str, project: str, run_id: str) -> None:
+        """Drop the run's session (the run was deleted): a client still writing it starts it anew."""
+        with self._lock:
+            self._runs.pop((entity, project, run_id), None)
+            self._resuming.discard((entity, project, run_id))
 
     def _forget_ended(self) -> None:
         """Drop runs whose client completed a while ago (kept a little for files uploaded at the very end)."""
@@ -185,7 +191,8 @@ class Sessions:
             "run_id": run_id,
             "project": project,
             "entity": entity,
-            "name": fields.display_name or (resume.name if resume else "") or run_id,
+            # A client that names no run gets a readable name, as runyard's own runs (and W&B's) do.
+            "name": fields.display_name or (resume.name if resume else "") or new_run_name(),
             "notes": fields.notes if fields.notes is not None else (resume.notes if resume else None),
             "tags": list(tags or []),
             "group": fields.group if fields.group is not None else (resume.group if resume else None),
@@ -359,15 +366,40 @@ class Sessions:
 
     # -- files ---------------------------------------------------------------------------------------------
 
-    def add_file(self, run: ClientRun, name: str, content: bytes) -> None:
-        """Store an uploaded run file (a later upload of a name replaces it)."""
-        with run.lock:
-            self._ingest(run, [[0, KIND_FILE, {"name": name, "content": content}]])
+    def add_upload(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        name: str,
+        content: bytes | None = None,
+        *,
+        blob: tuple[str, int] | None = None,
+    ) -> None:
+        """Store a run file a client uploaded (a later upload of a name replaces it); ``blob=(key, size)``
+        names content already in the store's blob store.
 
-    def add_blob_file(self, run: ClientRun, name: str, key: str, size: int) -> None:
-        """Store an uploaded run file already put in the store's blob store under ``key``."""
-        with run.lock:
-            self._ingest(run, [[0, KIND_FILE, {"name": name, "blob": key, "size": size}]])
+        While the run's client is writing it, the file is one more record of its session. Otherwise (the
+        client completed the run, this server restarted since, or ``wandb.Api().run(path).upload_file()``
+        adds a file to an old run) the file is attached to the run as it stands: an upload never opens a
+        session, so it never turns an ended run back to running nor drops its exit code.
+        """
+        body: dict[str, Any] = {"name": name}
+        body.update({"blob": blob[0], "size": blob[1]} if blob is not None else {"content": content})
+        with self._lock:
+            run = self._runs.get((entity, project, run_id))
+        if run is not None:
+            with run.lock:
+                if not run.done:
+                    self._ingest(run, [[0, KIND_FILE, body]])
+                    return
+        try:
+            self.store.put_file(entity, project, run_id, name, content, blob=blob)
+        except NotFoundError:
+            # No such run yet (a client that uploads before its UpsertBucket): the upload starts it.
+            run = self.current(entity, project, run_id, "")
+            with run.lock:
+                self._ingest(run, [[0, KIND_FILE, body]])
 
     # -- writing -------------------------------------------------------------------------------------------
 

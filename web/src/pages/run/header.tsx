@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, type Run } from "../../api";
 import { Confirm, StateBadge } from "../../components/common";
+import { isStopping, StopConfirm, stoppingTitle } from "../../components/stop";
 import { formatDuration } from "../../format";
 import { defaultColor } from "../../colors";
 import { Link, navigate, paths } from "../../router";
@@ -26,11 +27,14 @@ export function RunHeader(props: {
 }) {
   const { run } = props;
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [confirmStop, setConfirmStop] = useState(false);
   const [busy, setBusy] = useState<"stop" | "delete" | null>(null);
   const [error, setError] = useState<string | null>(null);
   const live = isLive(run);
 
+  const stopping = isStopping(run);
   const stop = async () => {
+    setConfirmStop(false);
     setBusy("stop");
     setError(null);
     try {
@@ -82,12 +86,13 @@ export function RunHeader(props: {
           {live && (
             <button
               type="button"
-              onClick={stop}
-              disabled={busy !== null || run.stop_requested_at != null}
+              onClick={() => setConfirmStop(true)}
+              disabled={busy !== null}
               data-testid="run-stop"
-              title="The training process receives KeyboardInterrupt and the run ends killed"
+              data-stopping={stopping ? "true" : "false"}
+              title={stopping ? stoppingTitle(run) : "The training process receives KeyboardInterrupt and the run ends killed"}
             >
-              {run.stop_requested_at != null ? "Stopping…" : "■ Stop"}
+              {stopping ? "Stopping… Force stop" : "■ Stop"}
             </button>
           )}
           <button type="button" class="danger-outline" onClick={() => setConfirmDelete(true)} disabled={busy !== null} data-testid="run-delete">
@@ -114,6 +119,7 @@ export function RunHeader(props: {
           </Link>
         ))}
       </nav>
+      {confirmStop && <StopConfirm run={run} onConfirm={() => void stop()} onCancel={() => setConfirmStop(false)} />}
       {confirmDelete && (
         <Confirm
           title="Delete this run?"

@@ -86,7 +86,7 @@ export function RunMenu(props: {
     <Popover onClose={props.onClose} class="run-menu" testid="run-menu">
       <div role="menu">
         {item("Rename", "menu-rename", props.onRename)}
-        {props.running && !props.stopping && item("Stop run", "menu-stop", props.onStop)}
+        {props.running && item(props.stopping ? "Force stop" : "Stop run", props.stopping ? "menu-force-stop" : "menu-stop", props.onStop)}
         {item("Delete", "menu-delete", props.onDelete, "danger-text")}
       </div>
     </Popover>

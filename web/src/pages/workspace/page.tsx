@@ -4,6 +4,8 @@ import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } f
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
 import { defaultColor, PALETTE } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
+import { StopConfirm } from "../../components/stop";
+import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
 import { type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
 import { useRunPages } from "./runs";
@@ -105,10 +107,22 @@ function assignColors(ids: string[]): Map<string, string> {
   return out;
 }
 
+/** Why the search box's text cannot be sent (null when it can). */
+function searchProblem(text: string): string | null {
+  const pattern = searchPattern(text);
+  return pattern ? regexProblem(pattern) : null;
+}
+
 function Workspace({ entity, project, boot }: { entity: string; project: string; boot: Boot }) {
-  const [settings, setSettings] = useState<WorkspaceSettings>(boot.settings);
+  const bootProblem = searchProblem(boot.settings.search);
+  // A saved search that cannot work (saved by an older version) is shown, with why, but not used.
+  const [settings, setSettings] = useState<WorkspaceSettings>(bootProblem ? { ...boot.settings, search: "" } : boot.settings);
   const [keys, setKeys] = useState<ProjectKeys>(boot.keys);
   const [searchText, setSearchText] = useState(boot.settings.search);
+  // Why the search text is not in use: checked here before it is sent, or refused once by the server.
+  const [searchError, setSearchError] = useState<string | null>(bootProblem);
+  const goodSearch = useRef(bootProblem ? "" : boot.settings.search);
+  const [stopping, setStopping] = useState<Run | null>(null);
   const [saving, setSaving] = useState(false);
   const [menu, setMenu] = useState<MenuState>(null);
   const [renaming, setRenaming] = useState<Run | null>(null);
@@ -167,12 +181,23 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
     };
   }, [flush]);
 
-  // the search box is debounced into the settings
+  // the search box is debounced into the settings, once it is a pattern the server can take: one that is not
+  // is reported and never sent (the live refresh would send it again and again)
   useEffect(() => {
-    if (searchText === settings.search) return;
-    const t = setTimeout(() => update({ search: searchText }), 250);
+    const t = setTimeout(() => {
+      const problem = searchProblem(searchText);
+      setSearchError(problem);
+      if (!problem && searchText !== settings.search) update({ search: searchText });
+    }, 250);
     return () => clearTimeout(t);
   }, [searchText]);
+  /** If `err` is the server refusing the search `text` (a pattern only RE2 rejects): say why, and go back to the
+   * last search that worked, so that the refresh does not send it again. */
+  const refusedSearch = (text: string, err: ApiError) => {
+    if (!text || err.code !== "bad_filter" || !err.message.startsWith("search")) return;
+    setSearchError(err.message);
+    update((s) => (s.search === text ? { search: goodSearch.current === text ? "" : goodSearch.current } : {}));
+  };
 
   // --- the runs: pages of the sorted, filtered list; the first N for the charts; groups ---
   const query = useMemo(() => baseQuery(settings), [settings.filters, settings.search, settings.sort]);
@@ -188,11 +213,18 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const range = useRef<[number, number]>([0, 50]);
 
   const topKey = `${queryKey}|${settings.maxRuns}`;
+  const searched = settings.search;
   const loadTop = useCallback(
     () =>
       api.queryRuns(entity, project, { ...query, offset: 0, limit: settings.maxRuns }).then(
-        (r) => setTop({ key: topKey, runs: r.runs, total: r.total }),
-        () => setTop((t) => t ?? { key: topKey, runs: [], total: 0 }),
+        (r) => {
+          goodSearch.current = searched;
+          setTop({ key: topKey, runs: r.runs, total: r.total });
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError) refusedSearch(searched, err);
+          setTop((t) => t ?? { key: topKey, runs: [], total: 0 });
+        },
       ),
     [topKey],
   );
@@ -241,9 +273,15 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           limit: 1000,
         })
         .then((r) => setRunning(r.runs))
-        .catch(() => undefined),
+        .catch((err: unknown) => {
+          if (err instanceof ApiError) refusedSearch(searched, err);
+        }),
     [queryKey],
   );
+  // Whichever query hears first that the server refuses the search, the search goes back at once.
+  useEffect(() => {
+    if (pages.error) refusedSearch(settings.search, pages.error);
+  }, [pages.error]);
   useEffect(() => {
     void loadRunning();
   }, [loadRunning]);
@@ -368,6 +406,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   };
   const rename = async (run: Run, name: string) => replaceRun(await api.updateRun(entity, project, run.id, { name }));
   const stop = async (run: Run) => {
+    setStopping(null);
     try {
       const r = await api.stopRun(entity, project, run.id);
       replaceRun({ ...run, ...r, stop_requested_at: r.stop_requested_at ?? Date.now() / 1000 });
@@ -422,7 +461,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const chartSettings = settings.chart;
   const onChartSettings = useCallback((c: ChartSettings) => update({ chart: c }), [update]);
   const metrics = useMemo(() => topRuns.map((r) => r.metrics ?? {}), [topRuns]);
-  const runErr = grouped ? groupError : pages.error?.message ?? null;
+  const runErr = searchError ?? (grouped ? groupError : pages.error?.message ?? null);
   const total = top?.total ?? pages.total ?? null;
   const visualized = lines.length;
   const filtered = settings.filters.length > 0 || !!settings.search;
@@ -474,13 +513,15 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           <input
             ref={searchEl}
             type="search"
-            class={`run-search ${pages.error?.code === "bad_filter" && settings.search ? "invalid" : ""}`}
+            class={`run-search ${searchError ? "invalid" : ""}`}
+            aria-invalid={searchError ? "true" : "false"}
             placeholder="Search runs (regex)…  /"
             value={searchText}
             onInput={(e) => setSearchText((e.target as HTMLInputElement).value)}
             onKeyDown={(e) => {
               if (e.key === "Escape") {
                 setSearchText("");
+                setSearchError(null);
                 update({ search: "" });
                 (e.target as HTMLInputElement).blur();
               }
@@ -518,6 +559,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
               class="link-btn"
               onClick={() => {
                 setSearchText("");
+                setSearchError(null);
                 update({ search: "", filters: [] });
               }}
             >
@@ -589,7 +631,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
               running={menu.run.state === "running"}
               stopping={!!menu.run.stop_requested_at}
               onRename={() => setRenaming(menu.run)}
-              onStop={() => void stop(menu.run)}
+              onStop={() => setStopping(menu.run)}
               onDelete={() => setDeleting(menu.run)}
               onClose={() => setMenu(null)}
             />
@@ -619,6 +661,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
         </div>
       )}
       {renaming && <RenameDialog name={renaming.name} onSave={(name) => rename(renaming, name)} onClose={() => setRenaming(null)} />}
+      {stopping && <StopConfirm run={stopping} onConfirm={() => void stop(stopping)} onCancel={() => setStopping(null)} />}
       {deleting && (
         <Confirm
           title="Delete run?"

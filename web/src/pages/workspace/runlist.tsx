@@ -4,6 +4,7 @@ import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Json, Run, RunGroup } from "../../api";
 import { StateBadge } from "../../components/common";
+import { stoppingTitle } from "../../components/stop";
 import { formatAgo, formatDuration, formatTime, formatValue } from "../../format";
 import { Link, paths } from "../../router";
 import { columnValue, sortKeyOf, type SortSpec } from "./settings";
@@ -80,7 +81,7 @@ function cell(run: Run, id: string): ComponentChildren {
   switch (id) {
     case "state":
       return run.state === "running" && run.stop_requested_at ? (
-        <span class="badge state-stopping" data-testid="state-badge" data-state="stopping">
+        <span class="badge state-stopping" data-testid="state-badge" data-state="stopping" title={stoppingTitle(run)}>
           stopping…
         </span>
       ) : (

@@ -1,6 +1,7 @@
 // The runs pane's controls: regex search, the filter builder, group by, sort, and the column picker.
 import { useState } from "preact/hooks";
 import type { ProjectKeys } from "../../api";
+import { regexProblem } from "../../regex";
 import { Popover } from "./menus";
 import { type FilterCond, FILTER_OPS, type FilterOp, groupLabel, type SortSpec, sortLabel } from "./settings";
 
@@ -28,9 +29,19 @@ export function FilterBuilder(props: {
   onClose: () => void;
 }) {
   const [draft, setDraft] = useState<FilterCond[]>(props.filters.length ? props.filters : [{ field: "state", op: "=", value: "" }]);
-  const update = (i: number, patch: Partial<FilterCond>) => setDraft(draft.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  const [problem, setProblem] = useState<string | null>(null);
+  const update = (i: number, patch: Partial<FilterCond>) => {
+    setProblem(null);
+    setDraft(draft.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  };
   const apply = () => {
-    props.onApply(draft.filter((c) => c.op === "exists" || c.op === "not exists" || c.value.trim() !== ""));
+    const kept = draft.filter((c) => c.op === "exists" || c.op === "not exists" || c.value.trim() !== "");
+    // A pattern the server cannot take is reported here, never applied (the live refresh would resend it).
+    for (const c of kept) {
+      const why = c.op === "regex" ? regexProblem(c.value, `filter ${c.field}`) : null;
+      if (why) return setProblem(why);
+    }
+    props.onApply(kept);
     props.onClose();
   };
   return (
@@ -80,6 +91,11 @@ export function FilterBuilder(props: {
             </div>
           ))}
         </div>
+        {problem && (
+          <div class="inline-error" role="alert" data-testid="filter-error">
+            {problem}
+          </div>
+        )}
         <div class="filter-actions">
           <button type="button" onClick={() => setDraft([...draft, { field: "state", op: "=", value: "" }])} data-testid="filter-add">
             + Add filter

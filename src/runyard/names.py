@@ -1,4 +1,5 @@
-"""Run ids and generated display names."""
+"""Run ids and generated display names: the SDK names its runs with them, and the server names the runs of
+wandb clients that send no name."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ _NOUNS = (
 ).split()
 
 
-def new_run_id() -> str:
-    """A random 8-character run id, like W&B's."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(8))
+def new_run_id(length: int = 8) -> str:
+    """A random run id of ``length`` base-36 characters (8 by default), like W&B's."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
 def new_session_id() -> str:
