@@ -14,7 +14,7 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "records", "flatten", "summary_fold", "names", "util"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),
@@ -23,6 +23,7 @@ ALLOWED = {
     "sinks": {"runlog", "store"},
     "sdk": {"runlog", "sinks"},
     "replay": {"runlog", "store"},
+    "sync": {"replay", "runlog", "store", "sinks"},
     "api": {"store", "replay"},
     "demo": {"package", "sdk", "replay", "store"},
     "server": {"store", "replay"},

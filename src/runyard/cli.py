@@ -15,71 +15,64 @@ def _settings(args: argparse.Namespace) -> ResolvedSettings:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from runyard.replay import describe_loss, find_run_logs, replay
-    from runyard.store import Store
+    from runyard.sync import sync
 
-    settings = _settings(args)
-    paths = [Path(p) for p in args.paths] or [settings.runs_dir]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        # Checked before the store is opened: a sync in the wrong folder must not leave an empty store behind.
-        hint = "" if args.paths else " (run it in the folder that holds runyard/, or pass --dir or run log paths)"
-        print(f"runyard sync: no such file or folder: {', '.join(missing)}{hint}", file=sys.stderr)
-        return 2
-    found = list(find_run_logs(paths))
-    if not found:
-        print(f"runyard sync: no run logs (*.rylog) in {', '.join(map(str, paths))}: nothing to ingest")
-        return 0
-    store = Store.open(settings.store_url, crash_timeout=settings.crash_timeout)
-    where = _safe_url(settings.store_url)
-    logs = ingested = records = current = failed = 0
-    try:
-        for path in found:
-            result = replay(path, store, force=args.force)
-            logs += 1
-            if result.applied:
-                ingested += 1
-                records += result.applied
-                holds = f"; run {result.run} holds {_steps(result.steps)} in the store" if result.run else ""
-                print(f"{path}: stored {result.applied} new record{_s(result.applied)}{holds}")
-            elif not result.left_behind:
-                current += 1
-            if result.left_behind:
-                failed += 1
-                print(f"{path}: {describe_loss(result)}", file=sys.stderr)
-                if result.error:
-                    print(f"  run `runyard sync {path}` again once the cause is fixed", file=sys.stderr)
-    finally:
-        store.close()
-    if logs == 0:
-        print(f"runyard sync: no run logs found in {', '.join(map(str, paths))}; nothing stored")
-        return 0
-    summary = (
-        f"runyard sync: {logs} run log{_s(logs)}: {ingested} ingested ({records} new record{_s(records)}), "
-        f"{current} already in the store, {failed} with records left behind; store {where}"
+    return sync(
+        [Path(p) for p in args.paths], dir=args.dir, store_url=args.store_url, base_url=args.base_url, force=args.force
     )
-    if ingested == 0 and failed == 0:
-        summary = f"runyard sync: nothing new to store: every one of {logs} run log{_s(logs)} is already in {where}"
-    print(summary)
-    return 1 if failed else 0
 
 
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from runyard.credentials import Login, normalize_base_url, save_login
+    from runyard.errors import RemoteError
+    from runyard.sinks.http import HttpSink
+
+    url = args.url or Settings().resolved().base_url
+    if not url:
+        print("runyard login: name the server, e.g. `runyard login http://runyard.internal:8080`", file=sys.stderr)
+        return 2
+    url = normalize_base_url(url)
+    key = args.key or os.environ.get("RUNYARD_API_KEY")
+    if not key and sys.stdin.isatty():
+        key = getpass.getpass(f"API key for {url} (`runyard server` prints one; input hidden): ").strip()
+    if not key:
+        print("runyard login: no API key: pass --key KEY or set RUNYARD_API_KEY", file=sys.stderr)
+        return 2
+    entity = None
+    if not args.no_verify:
+        sink = HttpSink(url, key, connect_timeout=10.0, read_timeout=10.0)
+        try:
+            who = sink.whoami()
+        except RemoteError as exc:
+            print(f"runyard login: {exc}", file=sys.stderr)
+            if exc.retryable:
+                print("runyard login: to keep the key without checking it, pass --no-verify", file=sys.stderr)
+            return 1
+        finally:
+            sink.close()
+        entity = str(who.get("entity") or "") or None
+        print(f"runyard: {url} knows this key as {who.get('username')}")
+    path = save_login(os.environ, Login(url, key, entity))
+    print(f"runyard: runs now go to {url}; the key is kept in {path} (readable only by you)")
+    return 0
 
 
-def _steps(n: int | None) -> str:
-    return "an unknown number of steps" if n is None else f"{n} step{_s(n)}"
+def cmd_logout(args: argparse.Namespace) -> int:
+    import os
 
+    from runyard.credentials import forget_login, read_login
 
-def _safe_url(url: str) -> str:
-    """A store URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    credentials, _, host = rest.partition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
+    forgotten = forget_login(os.environ, args.url)
+    if forgotten is None:
+        print("runyard logout: not logged in" + (f" to {args.url}" if args.url else ""), file=sys.stderr)
+        return 1
+    left = read_login(os.environ)
+    after = f"runs now go to {left.base_url}" if left is not None else "runs now go to the local store"
+    print(f"runyard: forgot the key for {forgotten}; {after}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -218,8 +211,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_sync = sub.add_parser("sync", help="ingest run logs (offline runs, or runs whose process died)")
     p_sync.add_argument("paths", nargs="*", help="run log files, run folders or a runyard folder")
     p_sync.add_argument("--force", action="store_true", help="re-read logs already marked as synced")
+    p_sync.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="send every run log to this runyard server (default: the server or store each run was logged to; "
+        "offline runs to the server of `runyard login` / RUNYARD_BASE_URL, else the store)",
+    )
     common(p_sync)
     p_sync.set_defaults(func=cmd_sync)
+
+    p_login = sub.add_parser("login", help="send runs to a runyard server: keep its address and your API key")
+    p_login.add_argument("url", nargs="?", help="the server, e.g. http://runyard.internal:8080 (default: the current)")
+    p_login.add_argument("--key", default=None, help="the API key (default: RUNYARD_API_KEY, else asked for)")
+    p_login.add_argument("--no-verify", action="store_true", help="keep the key without checking it with the server")
+    p_login.set_defaults(func=cmd_login)
+
+    p_logout = sub.add_parser("logout", help="forget a server's key (runs go to the next login, or the local store)")
+    p_logout.add_argument("url", nargs="?", help="the server to forget (default: the current one)")
+    p_logout.set_defaults(func=cmd_logout)
 
     p_demo = sub.add_parser("demo", help="train a small model over a few settings and log it")
     p_demo.add_argument("--steps", type=int, default=300, help="training steps per run")

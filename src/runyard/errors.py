@@ -12,8 +12,9 @@
     │   └── UnsupportedError   a W&B feature runyard does not provide (``init(fork_from=...)``, ``require("x")``)
     ├── RunLogError            a run log is unreadable beyond a torn last record
     ├── RunLogWriteError       a record could not be appended to the run log (also an OSError: disk full...)
-    └── CommError              the store (W&B: the server) could not be reached or answered with an error
-        ├── AuthenticationError  an API key was refused
+    └── CommError              the store or a runyard server could not be reached or answered with an error
+        ├── RemoteError        a runyard server refused a request or could not be reached (``status``, ``retryable``)
+        │   └── AuthenticationError  an API key was refused
         └── StoreError         the store could not be opened or written
             ├── IngestGapError the records arrived out of sequence for a session
             └── NotFoundError  the run (or other object) asked for does not exist
@@ -21,7 +22,7 @@
 The names are W&B's where W&B has one (``wandb.errors.CommError``, ``UsageError``, ``UnsupportedError``,
 ``AuthenticationError``), so ``except wandb.errors.CommError`` written for W&B catches what runyard raises in
 the same situation: W&B's ``Api().run(path)`` for a missing run raises ``CommError``, runyard's raises
-``NotFoundError``, a ``CommError``.
+``NotFoundError``, a ``CommError``; a server that refuses the key raises ``AuthenticationError`` in both.
 
 Background I/O never raises into the training loop: it retries, counts, warns once and reports at ``finish()``.
 """
@@ -101,8 +102,30 @@ class CommError(Error):
         self.exc = exc
 
 
-class AuthenticationError(CommError):
-    """An API key was refused."""
+class RemoteError(CommError):
+    """A runyard server refused a request (a batch over its limits, an unknown endpoint) or could not be reached.
+
+    Args:
+        msg: what went wrong and what to do.
+        exc: the lower-level exception, if any (a refused connection, a timeout).
+        status: the HTTP status of the answer; None when no answer came (unreachable, timed out).
+        retryable: whether the same request may succeed later (the server restarting, a timeout); a refused key
+            or a malformed request is not.
+    """
+
+    def __init__(
+        self, msg: str = "", exc: BaseException | None = None, *, status: int | None = None, retryable: bool = False
+    ) -> None:
+        super().__init__(msg, exc)
+        self.status = status
+        self.retryable = retryable
+
+
+class AuthenticationError(RemoteError):
+    """An API key was refused (HTTP 401 or 403 from a runyard server); never retryable."""
+
+    def __init__(self, msg: str = "", exc: BaseException | None = None, *, status: int | None = 401) -> None:
+        super().__init__(msg, exc, status=status, retryable=False)
 
 
 class StoreError(CommError):

@@ -1,4 +1,5 @@
-"""Replaying run logs into a store: ``runyard sync``, and the catch-up every store-opening command does.
+"""Replaying run logs into a store or a runyard server: ``runyard sync``, and the catch-up every store-opening
+command does.
 
 A run log whose process died (or an offline run) may hold records the store has not taken. Replaying is always
 safe: ingestion is idempotent on (session, seq), so records the store already holds are skipped.
@@ -11,25 +12,47 @@ What replaying guarantees:
   (``Store.lost_records``) and make the result :attr:`ReplayResult.left_behind`, as does damage at the end of
   the log; the torn last record a killed writer leaves was never acknowledged and is not a loss;
 * a log is marked as synced per store: its ``.synced`` marker lists the id of each store that holds all of it
-  (:meth:`runyard.store.Store.identity`), so syncing it into another store is never skipped.
+  (:meth:`runyard.store.Store.identity`; through a runyard server, the id of the store it serves), so syncing
+  it into another store is never skipped;
+* a log bound for a runyard server (:mod:`runyard.runlog.binding`) is left alone by the catch-up of local
+  commands: ``runyard sync`` sends it to its server.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runyard import records as R
-from runyard.errors import RunLogError, StoreError
+from runyard.errors import CommError, RunLogError, StoreError
+from runyard.records import Record
 from runyard.runlog import Damage, RunLogReader
+from runyard.runlog.binding import bound_server
 
 if TYPE_CHECKING:
     from runyard.store import Store
 
 _BATCH = 5000
+
+
+class Target(Protocol):
+    """Where a run log is replayed: a :class:`~runyard.store.Store`, or a runyard server's
+    :class:`~runyard.sinks.http.HttpSink` (``runyard sync`` of a run bound for a server).
+
+    A server's :meth:`identity` is the id of the store it serves, so a log synced through a server is marked as
+    synced into that store, whichever way it is reached next.
+    """
+
+    def identity(self) -> str: ...
+
+    def session_progress(self, session: str) -> int: ...
+
+    def ingest(self, records: Sequence[Record], *, session: str) -> int: ...
+
+    def stored_steps(self, session: str) -> int: ...
 
 
 @dataclass
@@ -93,7 +116,7 @@ def _mark(path: Path, store_id: str, last_seq: int) -> None:
         pass  # without a marker the log is only read again next time: idempotent
 
 
-def replay(path: Path, store: Store, *, force: bool = False) -> ReplayResult:
+def replay(path: Path, store: Target, *, force: bool = False) -> ReplayResult:
     """Ingest whatever ``store`` lacks of the run log at ``path``."""
     store_id = store.identity()
     if store_id in synced_into(path) and not force:
@@ -131,7 +154,7 @@ def replay(path: Path, store: Store, *, force: bool = False) -> ReplayResult:
     if result.session is not None and not result.error:
         try:
             result.steps = store.stored_steps(result.session)
-        except StoreError:
+        except CommError:  # the store's or the server's: the count is only unknown, nothing is lost
             result.steps = None
     result.complete = saw_exit and result.session is not None and not result.left_behind
     if result.complete:
@@ -143,7 +166,7 @@ def _gap(body: dict[str, Any]) -> tuple[int, int, int, int]:
     return (body["first"], body["last"], body["start"], body["end"])
 
 
-def _begin(result: ReplayResult, first: list[Any], store: Store) -> None:
+def _begin(result: ReplayResult, first: list[Any], store: Target) -> None:
     """Name the session from the log's first record (its file name, when the start record was lost)."""
     if first[1] == R.KIND_START:
         body = first[2]
@@ -201,5 +224,7 @@ def catch_up(root: Path, store: Store) -> list[ReplayResult]:
     for path in find_run_logs([runs]):
         if path.parent.name.startswith("offline-run"):
             continue
+        if bound_server(path) is not None:
+            continue  # a run logged to a runyard server: `runyard sync` sends it there
         out.append(replay(path, store))
     return out

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from runyard.credentials import normalize_base_url, process_login, read_login
 from runyard.errors import UsageError
 
 _MODES = ("online", "offline", "disabled")
@@ -83,6 +84,12 @@ class Settings:
             ``WANDB_DIR`` and the commands' ``--dir`` all name this folder. Default: the current folder.
         store_url: SQLAlchemy URL of the store; default ``sqlite:///<root_dir>/runyard/runyard.db``. A PostgreSQL
             URL puts the runs in a shared database.
+        base_url: the runyard server runs are sent to (``http://host:port``); default ``RUNYARD_BASE_URL``, else
+            the server of ``runyard login``. When set, runs go to the server over HTTP instead of a store. An
+            explicit ``store_url`` (argument or ``RUNYARD_STORE_URL``) wins over a login, not over
+            ``RUNYARD_BASE_URL``.
+        api_key: the API key for ``base_url``; default ``RUNYARD_API_KEY``, else the key ``runyard login`` kept
+            for that server.
         heartbeat_interval: seconds between heartbeats of a running run (default 30).
         crash_timeout: a running run whose heartbeat is older than this many seconds reads ``crashed`` (default 300).
         ingest_interval: seconds the background reader waits between batches when idle (default 0.25).
@@ -106,6 +113,8 @@ class Settings:
     mode: str | None = None
     root_dir: str | None = None
     store_url: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     heartbeat_interval: float | None = None
     crash_timeout: float | None = None
     ingest_interval: float | None = None
@@ -141,6 +150,11 @@ class Settings:
     def over(self, defaults: Settings) -> Settings:
         """A copy of these settings whose unset fields take their values from ``defaults``."""
         merged = copy.copy(defaults)  # not Settings(...): the defaults' unknown settings warned once already
+        # A destination given here replaces the defaults' one: a store and a server cannot both be set.
+        if self.base_url is not None:
+            merged.store_url = None
+        if self.store_url is not None:
+            merged.base_url = merged.api_key = None
         for f in fields(self):
             if f.name == "extra":
                 merged.extra = {**defaults.extra, **self.extra}
@@ -166,10 +180,14 @@ class Settings:
         if console not in _CONSOLE:
             raise UsageError(f"console must be one of {', '.join(_CONSOLE)}; got {console!r}")
         silent = self.silent if self.silent is not None else _parse_bool(env_value("SILENT", env) or "")
+        base_url, api_key, login_entity = self._server(env)
         return ResolvedSettings(
             mode=mode,
             dir=root,
             store_url=store_url,
+            base_url=base_url,
+            api_key=api_key,
+            login_entity=login_entity,
             heartbeat_interval=_positive(
                 "heartbeat_interval", self.heartbeat_interval, env.get("RUNYARD_HEARTBEAT_INTERVAL"), 30.0
             ),
@@ -193,6 +211,30 @@ class Settings:
             ),
             stop_grace=_positive("stop_grace", self.stop_grace, env.get("RUNYARD_STOP_GRACE"), 30.0),
         )
+
+    def _server(self, env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+        """The server runs go to, its key, and the entity its login named (all None: the store)."""
+        if self.base_url is not None and self.store_url is not None:
+            raise UsageError("pass Settings(base_url=...) or Settings(store_url=...), not both")
+        if self.store_url is not None:
+            return None, None, None  # an explicit store wins over every configured server
+        process_url, process_key = process_login()
+        url = self.base_url or process_url or env.get("RUNYARD_BASE_URL") or None
+        login = None
+        if url is None:
+            if env.get("RUNYARD_STORE_URL"):
+                return None, None, None
+            login = read_login(env)  # the default server of `runyard login`, if any
+            if login is None:
+                return None, None, None
+            url = login.base_url
+        url = normalize_base_url(url)
+        key = self.api_key or process_key or env.get("RUNYARD_API_KEY") or None
+        if login is None or login.base_url != url:
+            login = read_login(env, url)
+        if key is None and login is not None:
+            key = login.api_key
+        return url, key, login.entity if login is not None else None
 
 
 def _flag(value: bool | None, env: str | None, default: bool) -> bool:
@@ -248,6 +290,11 @@ class ResolvedSettings:
     disable_stats: bool = False
     stats_sampling_interval: float = 15.0
     stop_grace: float = 30.0
+    base_url: str | None = None
+    """The runyard server runs go to; None: the store at ``store_url``."""
+    api_key: str | None = field(default=None, repr=False)
+    login_entity: str | None = None
+    """The entity the server named at ``runyard login``: runs' default entity on that server."""
 
     @property
     def data_dir(self) -> Path:

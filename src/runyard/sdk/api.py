@@ -50,8 +50,51 @@ def define_metric(
     return _require("define_metric").define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
 
 
-def login(key: str | None = None, host: str | None = None, relogin: bool | None = None, **kwargs: Any) -> bool:
-    """Accepted for wandb compatibility. The embedded store needs no login; returns True."""
+def login(
+    key: str | None = None,
+    host: str | None = None,
+    relogin: bool | None = None,
+    verify: bool | None = None,
+    **kwargs: Any,
+) -> bool:
+    """Log this process in to a runyard server, as ``wandb.login(key=..., host=...)``.
+
+    Runs started afterwards by this process go to ``host`` with ``key`` (either may be left out: the other comes
+    from ``RUNYARD_BASE_URL`` / ``RUNYARD_API_KEY`` or ``runyard login``). Nothing is written to disk: run
+    ``runyard login HOST`` once to keep a login for every process. Without a server, runs go to the embedded
+    store, which needs no login.
+
+    Args:
+        key: the API key.
+        host: the server's address, e.g. ``"http://runyard.internal:8080"``.
+        relogin: accepted for wandb compatibility.
+        verify: check the key with the server now (raises when it is refused or the server cannot be reached).
+
+    Returns:
+        True.
+
+    Raises:
+        runyard.errors.AuthenticationError: ``verify`` is set and the server refused the key.
+        runyard.errors.RemoteError: ``verify`` is set and the server did not answer.
+        runyard.errors.UsageError: ``host`` is not a server address.
+    """
+    from runyard.credentials import process_login, set_process_login
+
+    if key is not None or host is not None:
+        known_host, known_key = process_login()
+        set_process_login(host or known_host, key or known_key)
+    if verify:
+        from runyard.settings import Settings
+        from runyard.sinks.http import HttpSink
+
+        settings = Settings().resolved()
+        if settings.base_url is None or not settings.api_key:
+            raise UsageError("login(verify=True) needs a server and a key: pass host= and key=, or run `runyard login`")
+        sink = HttpSink(settings.base_url, settings.api_key)
+        try:
+            sink.whoami()
+        finally:
+            sink.close()
     return True
 
 

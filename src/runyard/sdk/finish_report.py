@@ -1,5 +1,5 @@
-"""What ``finish()`` tells the user: only what is true, read back from the store, with the command that recovers
-anything left behind."""
+"""What ``finish()`` tells the user: only what is true, read back from the store (or the runyard server the run
+logs to), with the command that recovers anything left behind."""
 
 from __future__ import annotations
 
@@ -34,12 +34,21 @@ def plural(n: int, noun: str) -> str:
 
 
 def sync_command(settings: ResolvedSettings, path: Path) -> str:
-    """The ``runyard sync`` command that stores the run log at ``path`` where this run meant to store it."""
+    """The ``runyard sync`` command that stores the run log at ``path`` where this run meant to store it: the
+    runyard server it was logged to (its key comes from ``runyard login`` or RUNYARD_API_KEY, never the
+    command line), else the store."""
+    if settings.base_url is not None:
+        return shlex.join(["runyard", "sync", "--base-url", settings.base_url, str(path)])
     parts = ["runyard", "sync", "--dir", str(settings.dir)]
     if not settings.default_store:
         parts += ["--store-url", _without_password(settings.store_url)]
     parts.append(str(path))
     return shlex.join(parts)
+
+
+def destination(settings: ResolvedSettings) -> str:
+    """Where an online run's records go, as messages name it."""
+    return "the store" if settings.base_url is None else f"the runyard server {settings.base_url}"
 
 
 def _without_password(url: str) -> str:
@@ -90,14 +99,15 @@ def finish_lines(run: Run, state: str, drained: bool, problems: list[str]) -> li
         lines.append(f"bytes {start}-{end} at the end of the run log are damaged; whatever they held is lost")
     steps = ingester.stored_steps
     holds = "an unknown number of steps" if steps is None else plural(steps, "step")
+    where = destination(settings)
     if drained:
-        lines.append(f"{head}: {holds} in the store")
+        lines.append(f"{head}: {holds} {'in' if settings.base_url is None else 'on'} {where}")
         return lines
     assert writer is not None
     reason = f" ({ingester.last_error})" if ingester.last_error else ""
     keeps = f"the run log {writer.path} keeps the rest"
     lines.append(
-        f"{head}, but the store has not taken every record yet{reason}; it holds {holds} so far. "
+        f"{head}, but {where} has not taken every record yet{reason}; it holds {holds} so far. "
         f"{keeps[0].upper() + keeps[1:] if lost else 'Nothing logged is lost: ' + keeps}; to store it, run: "
         f"{sync_command(settings, writer.path)}"
     )

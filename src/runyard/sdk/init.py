@@ -18,7 +18,8 @@ from runyard import records as R
 from runyard.errors import ResumeError, StoreError, UnsupportedError, UsageError
 from runyard.names import new_run_id, new_run_name, new_session_id
 from runyard.runlog import RunLogWriter
-from runyard.sdk import console, lifecycle
+from runyard.runlog.binding import bind_to_server, unbind
+from runyard.sdk import console, lifecycle, remote
 from runyard.sdk.config import load_config_source
 from runyard.sdk.console import ConsoleCapture
 from runyard.sdk.metadata import MetadataProbe, quick_metadata
@@ -109,7 +110,10 @@ def init(
     settings: Settings | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Run:
-    """Start a run that records to the embedded store (or, offline, to a run log only).
+    """Start a run that records to the embedded store, to a runyard server, or (offline) to a run log only.
+
+    Runs go to a server when ``Settings(base_url=...)``, ``RUNYARD_BASE_URL`` or ``runyard login`` names one;
+    ``init()`` then waits at most 2 s for it (only to check an ``id``), and never for its records.
 
     Args:
         project: the project the run belongs to; ``"Uncategorized"`` when none is given.
@@ -139,6 +143,7 @@ def init(
     Raises:
         runyard.errors.ResumeError: ``resume`` cannot be honoured.
         runyard.errors.UsageError: an argument is invalid; the message says which and why.
+        runyard.errors.AuthenticationError: the server refused the API key while checking ``id``.
     """
     _check_extra_arguments(kwargs)
     settings = _settings(settings)
@@ -158,7 +163,10 @@ def init(
             previous.finish()
 
     project = project or env.get("project") or "Uncategorized"
-    entity = entity or env.get("entity") or _username()
+    if resolved.mode == "online":
+        remote.check_login(resolved)
+    login_entity = resolved.login_entity if resolved.base_url is not None else None
+    entity = entity or env.get("entity") or login_entity or _username()
     notes = notes if notes is not None else env.get("notes")
     group = group if group is not None else env.get("group")
     job_type = job_type if job_type is not None else env.get("job_type")
@@ -182,7 +190,7 @@ def init(
 
     init_config = _filter_keys(load_config_source(config), config_include_keys, config_exclude_keys)
 
-    if resolved.mode == "online":
+    if resolved.mode == "online" and resolved.base_url is None:
         missing = store_driver_missing(resolved.store_url)
         if missing is not None:
             # Said here, once, before the run starts: the background ingester could only retry in vain.
@@ -193,10 +201,13 @@ def init(
     state = None
     sink = None
     if run_id is not None and resolved.mode == "online":
-        from runyard.sinks import LocalSink
+        if resolved.base_url is not None:
+            state = remote.resume_state(resolved, entity, project, run_id, resume_mode)
+        else:
+            from runyard.sinks import LocalSink
 
-        sink = LocalSink(resolved.store_url, resolved.crash_timeout)
-        state = sink.resume_state(entity, project, run_id)
+            sink = LocalSink(resolved.store_url, resolved.crash_timeout)
+            state = sink.resume_state(entity, project, run_id)
         if state is not None and resume_mode in (None, "never"):
             raise ResumeError(
                 f"run {run_id!r} already exists in project {entity}/{project}. Pass resume='allow' (or 'must') "
@@ -272,6 +283,9 @@ def init(
     }
     metadata = quick_metadata(run, body["username"], body["host"])
     try:
+        if resolved.mode == "online" and resolved.base_url is not None:
+            # Before the first record: a log left by a process that dies now is never synced into a local store.
+            bind_to_server(writer.path, resolved.base_url)
         with run._lock:
             run._write(R.KIND_START, body)
             run._write(R.KIND_METADATA, metadata)
@@ -279,6 +293,7 @@ def init(
         # Too large a config, a full disk: no run starts, and no run log is left behind for `runyard sync`.
         writer.close()
         writer.path.unlink(missing_ok=True)
+        unbind(writer.path)
         with contextlib.suppress(OSError):
             folder.rmdir()
         if sink is not None:
@@ -302,7 +317,12 @@ def init(
         lifecycle.write_resume_file(run)
     if not resolved.silent:
         verb = "resuming" if resumed else "starting"
-        where = f"offline, run log {writer.path}" if resolved.mode == "offline" else f"store {resolved.store_shown}"
+        if resolved.mode == "offline":
+            where = f"offline, run log {writer.path}"
+        elif resolved.base_url is not None:
+            where = f"server {resolved.base_url}"
+        else:
+            where = f"store {resolved.store_shown}"
         print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
     _start_observers(run, resolved)
     return run
@@ -336,7 +356,9 @@ def _settings(given: Settings | dict[str, Any] | Any) -> Settings:
     elif isinstance(given, Settings):
         settings = copy.copy(given)
     else:
-        settings = Settings(**{k: v for k, v in getattr(given, "__dict__", {}).items() if not k.startswith("_")})
+        # Another library's settings object (a real wandb.Settings): its server and key are W&B's, not ours.
+        foreign = getattr(given, "__dict__", {}).items()
+        settings = Settings(**{k: v for k, v in foreign if not k.startswith("_") and k not in ("base_url", "api_key")})
     defaults = lifecycle.default_settings()
     if defaults is not None:
         settings = settings.over(defaults)

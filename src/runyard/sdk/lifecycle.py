@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from runyard import records as R
 from runyard.errors import Error, UsageError
+from runyard.runlog.binding import unbind
 from runyard.sdk.finish_report import finish_lines
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def _settle(run: Run, seq: int) -> bool:
     done = ingester.drain(seq, _FINISH_TIMEOUT)
     if done and not run._settings.keep_run_log:
         writer.path.unlink(missing_ok=True)
+        unbind(writer.path)
         try:
             writer.path.parent.rmdir()  # only when empty: files the user saved stay
         except OSError:

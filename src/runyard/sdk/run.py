@@ -403,12 +403,16 @@ class Run:
     def url(self) -> str | None:
         """The run's page on the server that serves its store, or None when there is none.
 
-        ``runyard ui`` and ``runyard server`` record their address in the store they serve (``--url`` names a
-        proxy's address instead); until one has served the store, runs have no URL. Offline and disabled runs
-        have none either, as in W&B. The first read asks the store (a SQLite store is read without SQLAlchemy).
+        A run logged to a runyard server (``runyard login``, ``RUNYARD_BASE_URL``) is shown by that server, at
+        the address this process reaches it at. For a run logged to a store, ``runyard ui`` and ``runyard server``
+        record their address in the store they serve (``--url`` names a proxy's address instead); until one has
+        served the store, runs have no URL. Offline and disabled runs have none either, as in W&B. The first read
+        asks the store (a SQLite store is read without SQLAlchemy).
         """
         if self._settings.mode != "online":
             return None
+        if self._settings.base_url is not None:
+            self._server_url = self._settings.base_url
         if self._server_url is None:
             from runyard.sinks import LocalSink
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from runyard.server.auth import KeyCache
 from runyard.server.bodies import BodyLimit
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
 from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
+from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
 from runyard.server.static_files import STATIC_DIR, install_web_app
 from runyard.server.wandb import PROTOCOL_PREFIXES, wandb_router
 from runyard.store import Store
@@ -63,6 +65,7 @@ def create_app(
         default_response_class=ApiResponse,  # NaN and infinities as strings, everywhere
     )
     app.state.store = store
+    app.state.key_cache = KeyCache(store)  # one per app: the ingest API and the wandb protocol share it
     app.state.local_user = user or local_user()
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
@@ -71,6 +74,6 @@ def create_app(
     # The middleware added last runs first: a request from the wrong host or site is refused before its body is
     # looked at; then bodies are bounded. Authentication (server/deps.py) comes after both.
     app.add_middleware(BodyLimit)
-    policy = OriginPolicy(allowed_hosts, allowed_origins, PROTOCOL_PREFIXES, bind_host)
+    policy = OriginPolicy(allowed_hosts, allowed_origins, (*PROTOCOL_PREFIXES, INGEST_PREFIX), bind_host)
     app.add_middleware(OriginGuard, policy=policy)
     return app

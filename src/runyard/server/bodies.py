@@ -9,6 +9,7 @@ the server at most the bound. Where a route needs credentials, they are checked 
 
 =====================================  ==================================================================
 ``/api/v1/...`` (REST)                 :data:`MAX_API_BODY`, JSON only (:mod:`runyard.server.origins`)
+``/api/v1/ingest/...`` (runyard SDK)   the ingest API's own limits (32 MiB sent, 64 MiB inflated), streamed
 ``/graphql``, ``.../file_stream``      :data:`MAX_PROTOCOL_BODY`, sent and once inflated
 ``/wandb/storage/...`` (uploads)       the run file limits of :mod:`runyard.server.wandb.routes`, streamed
 =====================================  ==================================================================
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import error_body
+from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
 
 __all__ = ["MAX_API_BODY", "MAX_PROTOCOL_BODY", "BodyLimit", "body_limit_of", "inflate", "too_large"]
 
@@ -38,7 +40,10 @@ _INFLATE_CHUNK = 1024 * 1024
 
 
 def body_limit_of(path: str) -> int | None:
-    """The bound on the body of a request to ``path``; None where the route bounds it itself (uploads)."""
+    """The bound on the body of a request to ``path``; None where the route bounds it itself (uploads, the
+    ingest API: :mod:`runyard.server.routes.ingest`)."""
+    if path.startswith(INGEST_PREFIX):
+        return None
     if path.startswith("/api/"):
         return MAX_API_BODY
     if path == "/graphql" or (path.startswith("/files/") and path.endswith("/file_stream")):

@@ -13,16 +13,19 @@ So the server answers a request only when:
 
 1. its ``Host`` names this server: an IP address, ``localhost`` (or a ``*.localhost`` name), this machine's
    host name, the address it listens on, or a name allowed with ``--allowed-host`` (``.example.com``: the
-   name and its subdomains; ``*``: any). The wandb client's protocol routes are exempt: every call there is
-   authenticated with an API key or a signed URL, which a rebinding page does not have, and the client may
-   reach the server under any name.
+   name and its subdomains; ``*``: any). The wandb client's protocol routes and runyard's ingest API are
+   exempt: every call there is authenticated with an API key or a signed URL, which a rebinding page does not
+   have, and the clients may reach the server under any name.
 2. a state-changing call (``POST PUT PATCH DELETE``) that a browser marks as coming from a page
    (``Origin``, or ``Sec-Fetch-Site``) comes from this server's own pages, or from an origin allowed with
    ``--allowed-origin``. Programs (``curl``, the SDK, the wandb client) send neither header and are not
    affected.
 3. a REST call that changes state and carries a body says ``Content-Type: application/json``. A browser
    sends that type to another site only after a CORS preflight, which this server never grants; an HTML form
-   can only send form or text types. A REST body cannot be compressed (``Content-Encoding``) either.
+   can only send form or text types. A REST body cannot be compressed (``Content-Encoding``) either. The
+   ingest API is exempt (it takes gzip-compressed msgpack from programs): each of its calls needs an
+   ``Authorization`` header, which no form can send, and a page's script cannot send cross-site without a
+   CORS preflight, which this server never grants.
 
 Each refusal is an error in the one JSON shape whose message says what to change. The rules are one ASGI
 middleware (:class:`OriginGuard`), beside any authentication the app adds.
@@ -56,8 +59,8 @@ class OriginPolicy:
             (the name and every subdomain), or ``*`` (any name: for a server behind a proxy that checks it).
         allowed_origins: further origins whose pages may change state: ``https://runyard.example.com``, or
             ``*`` (any: cross-site requests are then accepted).
-        exempt_prefixes: path prefixes whose every call is authenticated by a secret (the wandb protocol);
-            the ``Host`` rule does not apply there.
+        exempt_prefixes: path prefixes whose every call is authenticated by a secret (the wandb protocol,
+            runyard's ingest API); neither the ``Host`` rule nor the JSON rule applies there.
         bind_host: the address or name the server listens on (allowed as a host).
     """
 
@@ -149,7 +152,7 @@ class OriginGuard:
                 f"{scope['method']} {path} came from a page of another site ({site}): changes are accepted only "
                 "from runyard's own pages",
             )
-        if path.startswith("/api/"):
+        if path.startswith("/api/") and not exempt:
             return _json_refusal(headers)
         return None
 

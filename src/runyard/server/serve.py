@@ -118,6 +118,8 @@ def serve(
 
             key = local_api_key(store, key_folder, (user or local_user()).username)
             print(f"runyard: wandb clients: WANDB_BASE_URL={address} WANDB_API_KEY={key}", flush=True)
+            login_url = public_url.rstrip("/") if public_url else address
+            print(f"runyard: runyard clients: runyard login {login_url} --key {key}", flush=True)
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:

@@ -36,6 +36,11 @@ class IngesterProcess:
         """Damaged bytes at the end of the run log (start, end offsets), with no record after them."""
         env = dict(os.environ)
         env["PYTHONPATH"] = _pythonpath()
+        if settings.base_url is not None:
+            target = ["--server", settings.base_url]
+            env["RUNYARD_API_KEY"] = settings.api_key or ""  # in the environment: argv is visible to every user
+        else:
+            target = ["--store-url", settings.store_url]
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -45,8 +50,7 @@ class IngesterProcess:
                 str(path),
                 "--session",
                 session,
-                "--store-url",
-                settings.store_url,
+                *target,
                 "--parent",
                 str(os.getpid()),
                 "--interval",

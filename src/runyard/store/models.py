@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.engine import RowMapping
+from typing import TYPE_CHECKING, Any
 
 from runyard.records import STATE_CRASHED, STATE_RUNNING, MetricBody
+
+if TYPE_CHECKING:  # only for annotations: these dataclasses travel to SQLAlchemy-free processes (the SDK)
+    from sqlalchemy.engine import RowMapping
 
 __all__ = [
     "ConsoleLine",

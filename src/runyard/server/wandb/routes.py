@@ -15,10 +15,11 @@ from fastapi.responses import Response, StreamingResponse
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
+from runyard.server.auth import KeyCache, key_cache
 from runyard.server.bodies import MAX_PROTOCOL_BODY, inflate
 from runyard.server.deps import get_store
 from runyard.server.errors import ApiError
-from runyard.server.wandb.auth import AuthError, Caller, KeyCache, caller_of, unauthorized_body
+from runyard.server.wandb.auth import AuthError, Caller, caller_of, unauthorized_body
 from runyard.server.wandb.graphql import execute, parse_operation
 from runyard.server.wandb.objects import Context
 from runyard.server.wandb.resolvers import KNOWN_OPERATIONS, mutation_root, query_root, warn_once
@@ -62,7 +63,7 @@ def hub_of(request: Request) -> Hub:
         hub: Hub | None = getattr(state, "wandb_hub", None)
         if hub is None:
             store = get_store(request)
-            hub = Hub(Sessions(store), KeyCache(store), Signer())
+            hub = Hub(Sessions(store), key_cache(request), Signer())
             state.wandb_hub = hub
     return hub
 
