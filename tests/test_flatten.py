@@ -5,7 +5,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runyard.flatten import flatten, iter_leaves, nest_pop, nest_set
+from runyard.flatten import flatten, is_object, iter_leaves, nest_pop, nest_set
 
 keys = st.text(alphabet="abcxyz_/", min_size=1, max_size=4)
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=3), st.lists(st.integers()))
@@ -72,3 +72,12 @@ def test_nest_pop_prunes_emptied_parents() -> None:
     assert not nest_pop(target, ("x", "nope"))
     assert not nest_pop(target, ("x", "z", "deeper"))
     assert not nest_pop(target, ())
+
+
+def test_typed_object_references_stay_whole() -> None:
+    ref = {"_type": "image-file", "path": "media/images/img_3_ab.png", "width": 2, "height": 2}
+    row = {"img": ref, "eval": {"acc": 0.5, "sample": {"_type": "histogram", "bins": [0, 1], "values": [3]}}}
+    assert flatten(row) == {"img": ref, "eval.acc": 0.5, "eval.sample": row["eval"]["sample"]}
+    assert flatten({"img": ref}) == {"img": ref}
+    assert is_object(ref) and not is_object({"a": 1}) and not is_object([1])
+    assert [path for path, _ in iter_leaves(row)] == [("img",), ("eval", "acc"), ("eval", "sample")]

@@ -1,8 +1,11 @@
 """Nested dicts to W&B history keys and back.
 
 W&B names the history series of a logged nested dict ``{"a": {"b": 1}}`` by joining the path with dots
-(``"a.b"``), while the summary keeps the nesting. These helpers do both directions. They run in the training
-thread on every ``log()``, so they import nothing heavy and take a fast path for the common flat row.
+(``"a.b"``), while the summary keeps the nesting. These helpers do both directions. A dict with a ``"_type"``
+key is not nesting but one value: the reference W&B (and runyard) log for an image, histogram, table or other
+media object (``{"_type": "image-file", "path": ...}``), kept whole so its key holds one series, as in W&B.
+They run in the training thread on every ``log()``, so they import nothing heavy and take a fast path for the
+common flat row.
 """
 
 from __future__ import annotations
@@ -10,17 +13,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["flatten", "iter_leaves", "nest_pop", "nest_set"]
+__all__ = ["flatten", "is_object", "iter_leaves", "nest_pop", "nest_set"]
+
+
+def is_object(value: Any) -> bool:
+    """Whether ``value`` is a typed object reference (a dict with a ``"_type"`` key), which is never flattened."""
+    return isinstance(value, dict) and "_type" in value
 
 
 def flatten(d: Mapping[str, Any], sep: str = ".") -> dict[str, Any]:
-    """Return ``d`` with nested dicts folded into ``"a.b"`` keys.
+    """Return ``d`` with nested dicts folded into ``"a.b"`` keys (typed object references stay whole).
 
     Non-dict values are kept as they are (lists included). An empty nested dict yields no key, because it
     holds no leaf to plot.
     """
     for value in d.values():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "_type" not in value:
             break
     else:
         # The usual row is flat: a plain copy is several times faster than the walk below.
@@ -33,7 +41,7 @@ def flatten(d: Mapping[str, Any], sep: str = ".") -> dict[str, Any]:
 def _flatten_into(out: dict[str, Any], d: Mapping[str, Any], prefix: str, sep: str) -> None:
     for key, value in d.items():
         name = prefix + key
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "_type" not in value:
             _flatten_into(out, value, name + sep, sep)
         else:
             out[name] = value
@@ -46,7 +54,7 @@ def iter_leaves(d: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[
     """
     for key, value in d.items():
         path = (*prefix, key)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "_type" not in value:
             yield from iter_leaves(value, path)
         else:
             yield path, value
