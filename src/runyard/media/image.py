@@ -2,12 +2,11 @@
 
 Logging must stay cheap in the training thread: the constructor checks the input and keeps a copy of the
 pixels; the PNG is encoded later, off that thread (see :mod:`runyard.sdk.media_writer`). The file is named at
-log time from a hash of the pixels, so history holds its reference at once.
+log time (key, step and a random id), so history holds its reference at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -176,18 +175,13 @@ class Image(Media):
         return pil.open(io.BytesIO(self._content if self._content is not None else self._encode()))
 
     def _ident(self) -> str:
+        """The id in the file's name: W&B's (the file's SHA-256) when the bytes are known; else 20 random hex
+        digits, chosen once per object: hashing the pixels would cost more than the rest of ``log()``."""
         if self._digest is None:
             if self._content is not None:
                 self._digest = sha256_hex(self._content)[:20]
             else:
-                h = hashlib.blake2b(digest_size=10)
-                if self._array is not None:
-                    h.update(f"{self._array.dtype}{self._array.shape}{self._chw}{self._normalize}".encode())
-                    h.update(memoryview(self._array).cast("B"))
-                else:
-                    h.update(f"{self._pil.mode}{self._pil.size}".encode())
-                    h.update(self._pil.tobytes())
-                self._digest = h.hexdigest()
+                self._digest = os.urandom(10).hex()
         return self._digest
 
     def bind(self, key: str, step: int | str) -> tuple[dict[str, Any], list[MediaFile]]:
