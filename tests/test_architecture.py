@@ -20,14 +20,15 @@ ALLOWED = {
     "leaf": set(),
     "runlog": set(),
     "store": set(),
+    "media": set(),  # the data types users log: pure, so every side can read and write them
     "sinks": {"runlog", "store"},
-    "sdk": {"runlog", "sinks"},
+    "sdk": {"runlog", "sinks", "media"},
     "replay": {"runlog", "store"},
     "sync": {"replay", "runlog", "store", "sinks"},
-    "api": {"store", "replay"},
+    "api": {"store", "replay", "media"},
     "demo": {"package", "sdk", "replay", "store"},
-    "server": {"store", "replay"},
-    "package": {"sdk", "api"},
+    "server": {"store", "replay", "media"},
+    "package": {"sdk", "api", "media"},
     "cli": {"*"},
 }
 

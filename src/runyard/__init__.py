@@ -22,6 +22,7 @@ from runyard.errors import Error
 if TYPE_CHECKING:
     from runyard import util
     from runyard.api import Api
+    from runyard.media import Audio, Histogram, Html, Image, Molecule, Object3D, Table, Video, plot, plot_table
     from runyard.sdk.alerts import AlertLevel
     from runyard.sdk.api import (
         alert,
@@ -47,10 +48,18 @@ __version__ = "0.1.0"
 __all__ = [
     "AlertLevel",
     "Api",
+    "Audio",
     "Error",
+    "Histogram",
+    "Html",
+    "Image",
     "Metric",
+    "Molecule",
+    "Object3D",
     "Run",
     "Settings",
+    "Table",
+    "Video",
     "__version__",
     "alert",
     "config",
@@ -61,6 +70,8 @@ __all__ = [
     "log",
     "login",
     "mark_preempting",
+    "plot",
+    "plot_table",
     "require",
     "run",
     "setup",
@@ -99,6 +110,16 @@ _LAZY = {
     "Run": "runyard.sdk.run",
     "Settings": "runyard.settings",
     "Api": "runyard.api",
+    "Image": "runyard.media",
+    "Histogram": "runyard.media",
+    "Table": "runyard.media",
+    "Audio": "runyard.media",
+    "Video": "runyard.media",
+    "Html": "runyard.media",
+    "Object3D": "runyard.media",
+    "Molecule": "runyard.media",
+    "plot": "runyard.media",
+    "plot_table": "runyard.media",
 }
 # Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
 _SUBMODULES = frozenset({"util"})

@@ -15,6 +15,7 @@ from runyard.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from runyard.api.api import Api
+    from runyard.media.table import Table
     from runyard.store import RunRecord, Store
 
 __all__ = ["Run", "Runs", "Summary", "iso_time"]
@@ -380,6 +381,26 @@ class Run:
             if info.name == name:
                 return File(self, info)
         raise NotFoundError(f"run {'/'.join(self.path)} has no file {name!r}")
+
+    def table(self, key: str | Mapping[str, Any]) -> Table:
+        """A logged table, read back from its file.
+
+        Args:
+            key: a history key (its last table: the summary's reference), or a ``table-file`` reference taken from
+                ``history()`` / ``scan_history()`` (the table of that step).
+
+        Raises:
+            KeyError: the summary holds no table at ``key``.
+            NotFoundError: the run has no file at the reference's path.
+        """
+        import json
+
+        from runyard.media.table import Table
+
+        ref = self.summary.get(key) if isinstance(key, str) else key
+        if not isinstance(ref, Mapping) or ref.get("_type") not in ("table-file", "incremental-table-file"):
+            raise KeyError(f"run {'/'.join(self.path)} logged no table at {key!r}")
+        return Table.from_json(json.loads(self.file(str(ref["path"])).content()))
 
     # -- edits ----------------------------------------------------------------------------------------------
 

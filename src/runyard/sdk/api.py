@@ -98,15 +98,26 @@ def login(
     return True
 
 
-def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
-    """Accepted for wandb compatibility: a no-op until gradient and parameter histograms are supported."""
+def watch(
+    models: Any = None,
+    criterion: Any = None,
+    log: str | None = "gradients",
+    log_freq: int = 1000,
+    idx: int | None = None,
+    log_graph: bool = False,
+) -> None:
+    """Log histograms of a torch model's gradients and/or parameters to the active run; see :meth:`Run.watch`."""
     run = lifecycle.active_run()
     if run is None:
         raise Error("You must call runyard.init() before runyard.watch()")
+    run.watch(models, criterion, log, log_freq, idx, log_graph)
 
 
 def unwatch(models: Any = None) -> None:
-    """Accepted for wandb compatibility."""
+    """Stop logging histograms of ``models`` (of every watched model without it)."""
+    run = lifecycle.active_run()
+    if run is not None:
+        run.unwatch(models)
 
 
 def mark_preempting() -> None:

@@ -6,7 +6,9 @@ limits, so that what goes over them fails at once, in the caller's thread, with 
 * :data:`VALUE_LIMIT` (1 MiB): one value once encoded: a leaf of a ``log()`` row, of a config or summary change
   (nested dicts count leaf by leaf), a run's name, notes or one tag;
 * :data:`RECORD_LIMIT` (25 MiB): everything one call records: a ``log()`` row, one config or summary change,
-  the config passed to ``init()``.
+  the config passed to ``init()``;
+* :data:`FILE_LIMIT` (60 MiB): one media file (a logged image, table or video), written as a record of its own
+  (within the 64 MiB a runyard server takes in one request).
 
 Checking costs nothing on the hot path: the record is encoded anyway before it is written, and only a record
 longer than :data:`VALUE_LIMIT` (which no value over the limit can avoid) is looked at value by value.
@@ -24,6 +26,7 @@ from runyard.errors import TooLargeError
 
 VALUE_LIMIT = 1024 * 1024
 RECORD_LIMIT = 25 * 1024 * 1024
+FILE_LIMIT = 60 * 1024 * 1024  # a table of a million short rows fits
 
 # record kind -> what the user called, and where in the body the user's values are
 _WHAT = {
@@ -67,6 +70,15 @@ def _values(kind: str, body: Any) -> Iterator[tuple[str, Any]]:
                 yield key, value
 
 
+def check_file(name: str, size: int) -> None:
+    """Raise :class:`TooLargeError` when a media file of ``size`` bytes is over :data:`FILE_LIMIT`."""
+    if size > FILE_LIMIT:
+        raise TooLargeError(
+            f"runyard.log: the media file {name!r} takes {_mib(size)}; a logged media file may take at most "
+            f"{_mib(FILE_LIMIT)}. Split the data (several tables, shorter videos). Nothing from this call was logged."
+        )
+
+
 def check_record(kind: str, body: Any, size: int) -> None:
     """Raise :class:`TooLargeError` when a record of ``size`` encoded bytes, or one of its values, is over its limit.
 
@@ -86,6 +98,9 @@ def check_record(kind: str, body: Any, size: int) -> None:
                     f"runyard.{what}: the value of {key!r} takes {_mib(vsize)} once encoded; a value may take at "
                     f"most {_mib(VALUE_LIMIT)} (and one call {_mib(RECORD_LIMIT)}). {hint}"
                 )
+    if kind == R.KIND_FILE:
+        check_file(str(body.get("name")), size)
+        return
     if size > RECORD_LIMIT:
         raise TooLargeError(
             f"runyard.{what or kind}: this call records {_mib(size)} once encoded; one call may record at most "

@@ -22,11 +22,13 @@ import msgpack
 
 from runyard import records as R
 from runyard.errors import UsageError
+from runyard.media.base import Media, MediaDependencyError, MediaFile
+from runyard.media.plot import CustomChart
 from runyard.runlog import RunLogWriter
 from runyard.runlog.framing import HEADER, SYNC_U32
 from runyard.sdk.alerts import AlertLevel, check_alert
 from runyard.sdk.config import Config
-from runyard.sdk.limits import VALUE_LIMIT, check_record
+from runyard.sdk.limits import VALUE_LIMIT, check_file, check_record
 from runyard.sdk.metrics import Metric, build_metric, metric_for
 from runyard.sdk.summary import Summary
 from runyard.sdk.values import normalize_row
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from runyard.sdk.console import ConsoleCapture
+    from runyard.sdk.media_writer import MediaWriter
     from runyard.sdk.metadata import MetadataProbe
     from runyard.sdk.system import SystemSampler
     from runyard.settings import ResolvedSettings
@@ -115,6 +118,7 @@ class Run:
         self._metadata_probe: MetadataProbe | None = None
         self._observers_started: threading.Event | None = None
         self._packer = msgpack.Packer(use_bin_type=True)
+        self._media: MediaWriter | None = None  # the encoder thread, started by the first media to encode
         self._server_url: str | None = None
         self._metrics: dict[str, Metric] = {}
         for body in metrics or []:
@@ -221,7 +225,9 @@ class Run:
                 )
         if self._finished or self._foreign:
             self._check_usable("log")
-        row, nested = normalize_row(data)
+        media: list[str] = []
+        row, nested = normalize_row(data, "log", media)
+        bound: _Bound | None = None
         with self._lock:
             if step is not None:
                 try:
@@ -243,12 +249,55 @@ class Run:
                     self._step = step
             elif commit is None:
                 commit = True
+            if media:
+                bound = _bind_media(row, self._step)  # raises (naming the key) before anything is written
+                for f in bound.ready:
+                    check_file(f.path, len(f.content or b"") + len(f.path) + 64)  # the record: name, bytes, framing
             if self._pending or not commit:
                 self._merge_pending(row, nested)
                 if commit:
                     self._commit_pending()
             else:
                 self._commit_row(row, nested)
+            if bound is not None and self._writer is not None:
+                for f in bound.ready:
+                    self._write(R.KIND_FILE, {"name": f.path, "content": f.content})
+        if bound is not None:
+            self._after_media(bound)
+
+    def _after_media(self, bound: _Bound) -> None:
+        """Queue the files to encode and record chart specs, outside the run's lock (both take it)."""
+        if self._writer is not None and bound.encode:
+            if self._media is None:
+                from runyard.sdk.media_writer import MediaWriter
+
+                self._media = MediaWriter(self._write_media_file, _report_media)
+            for f in bound.encode:
+                self._media.submit(f)
+        if bound.charts:
+            # W&B keeps a chart's spec in the config, at _wandb.visualize.<key>
+            internal = dict(self._config.get("_wandb") or {})
+            visualize = dict(internal.get("visualize") or {})
+            visualize.update(bound.charts)
+            internal["visualize"] = visualize
+            self._config.update({"_wandb": internal}, allow_val_change=True)
+
+    def _write_media_file(self, path: str, content: bytes) -> None:
+        """Write one encoded media file to the run log (called from the encoder thread)."""
+        with self._lock:
+            if not self._finished:
+                self._write(R.KIND_FILE, {"name": path, "content": content})
+
+    def wait_media(self, quiet: bool = False) -> bool:
+        """Wait until the media files logged so far are encoded and written to the run log (``finish()`` does)."""
+        writer = self._media
+        if writer is None or not writer.pending:
+            return True
+        if not quiet and not self._settings.silent:
+            import sys
+
+            print(f"runyard: waiting for {writer.pending} media file(s) to be encoded", file=sys.stderr)
+        return writer.wait()
 
     def _merge_pending(self, row: dict[str, Any], nested: bool) -> None:
         if nested:
@@ -500,11 +549,35 @@ class Run:
         return f"<runyard.Run {self.path} name={self._name!r}>"
 
     # -- accepted for wandb compatibility
-    def watch(self, models: Any = None, *args: Any, **kwargs: Any) -> None:
-        """Accepted for wandb compatibility; gradient histograms arrive with media types."""
+    def watch(
+        self,
+        models: Any = None,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
+        """Log histograms of a torch model's gradients and/or parameters every ``log_freq`` batches, as W&B.
+
+        Args:
+            models: a ``torch.nn.Module`` or a list of them.
+            criterion: accepted for W&B compatibility.
+            log: ``"gradients"`` (default), ``"parameters"``, ``"all"``, or None (nothing).
+            log_freq: log every this many backward passes (gradients) or forward passes (parameters).
+            idx: a number that tells apart the models of several ``watch()`` calls in the keys' prefix.
+            log_graph: accepted for W&B compatibility; the graph is not stored.
+        """
+        self._check_usable("watch")
+        from runyard.sdk.watch import watch_models
+
+        watch_models(self, models, log, log_freq, idx)
 
     def unwatch(self, models: Any = None) -> None:
-        """Accepted for wandb compatibility."""
+        """Stop logging the histograms of ``models`` (all watched models without it)."""
+        from runyard.sdk.watch import unwatch_models
+
+        unwatch_models(self, models)
 
     def alert(
         self,
@@ -528,6 +601,59 @@ class Run:
         process is then killed, the run reads crashed once its heartbeat is stale.
         """
         self._emit_meta({"preempting_at": time.time()})
+
+
+class _Bound:
+    """What binding a row's media gave: files to write now, files to encode, chart specs for the config."""
+
+    __slots__ = ("charts", "encode", "ready")
+
+    def __init__(self) -> None:
+        self.ready: list[MediaFile] = []
+        self.encode: list[MediaFile] = []
+        self.charts: dict[str, Any] = {}
+
+
+def _bind_media(row: dict[str, Any], step: int) -> _Bound:
+    """Replace the media objects of ``row`` by their references, in place; charts add a ``<key>_table`` key.
+
+    Raises TypeError or ValueError naming the key; ``row`` is then left for the caller to drop.
+    """
+    bound = _Bound()
+    _bind_level(row, "", step, bound, row)
+    return bound
+
+
+def _bind_level(level: dict[str, Any], prefix: str, step: int, bound: _Bound, top: dict[str, Any]) -> None:
+    for key, value in list(level.items()):
+        name = prefix + key
+        if isinstance(value, Media):
+            try:
+                if isinstance(value, CustomChart):
+                    del level[key]
+                    ref, files = value.bind(name, step)
+                    top[value.table_key(name)] = ref
+                    bound.charts[name] = value.config_value(name)
+                else:
+                    ref, files = value.bind(name, step)
+                    level[key] = ref
+            except MediaDependencyError:
+                raise
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(
+                    f"runyard.log: the value of key {name!r} cannot be logged: {exc}. "
+                    "Nothing from this call was logged."
+                ) from None
+            for f in files:
+                (bound.ready if f.content is not None else bound.encode).append(f)
+        elif type(value) is dict and "_type" not in value:
+            _bind_level(value, name + ".", step, bound, top)
+
+
+def _report_media(message: str) -> None:
+    from runyard.sdk.term import termwarn
+
+    termwarn(message)
 
 
 def _deep_merge(target: dict[str, Any], source: dict[str, Any]) -> None:
