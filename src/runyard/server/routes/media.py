@@ -35,9 +35,21 @@ def media_keys(
     user: CurrentUser,
     runs: str | None = Query(None, description="comma-separated run ids; all the project's runs when left out"),
 ) -> ApiResponse:
-    """The media keys (history keys whose values are media references) and their reference ``type``."""
-    found = store.media.keys(entity, project, _run_list(runs))
-    return ApiResponse({"keys": [{"key": key, "type": kind} for key, kind in found.items()]})
+    """The media keys (history keys whose values are media references) and their reference ``type``, and the
+    custom charts (``plots``: config ``_wandb.visualize`` specs of ``wandb.plot.*``) of the runs named."""
+    run_ids = _run_list(runs)
+    found = store.media.keys(entity, project, run_ids)
+    plots: dict[str, dict[str, Any]] = {}
+    if run_ids:
+        for run in store.get_runs(entity, project, run_ids[:200]):
+            internal = run.config.get("_wandb")
+            specs = internal.get("visualize") if isinstance(internal, dict) else None
+            for key, spec in (specs or {}).items() if isinstance(specs, dict) else ():
+                if isinstance(spec, dict) and key not in plots:
+                    plots[key] = {"key": key, "run_id": run.run_id, "spec": spec}
+    return ApiResponse(
+        {"keys": [{"key": key, "type": kind} for key, kind in found.items()], "plots": list(plots.values())}
+    )
 
 
 @router.get(PROJECT + "/at")
