@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +18,15 @@ from sqlalchemy.engine import Connection, Engine
 from runyard.errors import NotFoundError, UsageError
 from runyard.store.blocks import decode_block
 from runyard.store.engine import sqlite_path
-from runyard.store.media.histograms import HistogramMatrix, histogram_matrix
+from runyard.store.media.histograms import HistogramBlockCache, HistogramMatrix, matrix_of_blocks
 from runyard.store.media.schema import media_keys
 from runyard.store.media.tables import TableCache, TablePage
-from runyard.store.schema import blocks, entities, projects, runs, series
+from runyard.store.schema import blocks, entities, projects, run_files, runs, series
 
 __all__ = ["MediaAtStep", "MediaStore"]
 
 FileReader = Callable[[str, str, str, str], "bytes | None"]
+_MATRICES_KEPT = 32
 MAX_RUNS = 500
 """Runs one media read may name."""
 
@@ -50,6 +54,9 @@ class MediaStore:
             db = sqlite_path(engine.url) if engine.url.get_backend_name() == "sqlite" else None
             cache_folder = db.parent / "cache" if db is not None else Path(tempfile.gettempdir()) / "runyard-cache"
         self.tables = TableCache(cache_folder / "tables")
+        self.histograms = HistogramBlockCache(cache_folder / "histograms")
+        self._matrices: OrderedDict[tuple[Any, ...], HistogramMatrix] = OrderedDict()
+        self._lock = threading.Lock()
 
     def keys(self, entity: str, project: str, run_ids: Sequence[str] | None = None) -> dict[str, str]:
         """The media keys of the project's runs (or of ``run_ids`` only) and their reference type, by key."""
@@ -108,8 +115,18 @@ class MediaStore:
             pks = _run_pks(conn, entity, project, [run_id])
             if not pks:
                 raise NotFoundError(f"no run {entity}/{project}/{run_id}")
-            steps, values = _points(conn, pks[0][1], key, min_step, max_step)
-        return histogram_matrix(steps, values, buckets)
+            datas = list(conn.execute(_blocks_query(pks[0][1], key, min_step, max_step)).scalars())
+        # The same view asked again (another tab, a reload) is answered from the last matrices built.
+        wanted = (tuple(hashlib.blake2b(d, digest_size=16).digest() for d in datas), buckets, min_step, max_step)
+        with self._lock:
+            found = self._matrices.get(wanted)
+        if found is None:
+            found = matrix_of_blocks([self.histograms.get(data) for data in datas], buckets, min_step, max_step)
+            with self._lock:
+                self._matrices[wanted] = found
+                while len(self._matrices) > _MATRICES_KEPT:
+                    self._matrices.popitem(last=False)
+        return found
 
     def table_page(
         self,
@@ -130,10 +147,25 @@ class MediaStore:
         The file is indexed on the first read (seconds for a million rows), every later page is read from the
         index. Raises :class:`~runyard.errors.NotFoundError` when the run has no such file.
         """
-        content = self._read_file(entity, project, run_id, path)
-        if content is None:
-            raise NotFoundError(f"run {entity}/{project}/{run_id} has no file {path!r}")
-        index = self.tables.get(content, f"file {path!r} of run {entity}/{project}/{run_id}")
+        where_file = f"file {path!r} of run {entity}/{project}/{run_id}"
+        with self._engine.connect() as conn:
+            pks = _run_pks(conn, entity, project, [run_id])
+            stamp = None
+            if pks:
+                stamp = conn.execute(
+                    sa.select(run_files.c.size, run_files.c.updated_at).where(
+                        run_files.c.run_pk == pks[0][1], run_files.c.name == path
+                    )
+                ).one_or_none()
+        # A file already indexed is not read again (a million-row table is tens of MB): known by its run, name,
+        # size and time of writing, which a rewrite of the file changes.
+        known = None if stamp is None else (pks[0][1], path, stamp[0], stamp[1])
+        index = None if known is None else self.tables.known(known)
+        if index is None:
+            content = self._read_file(entity, project, run_id, path)
+            if content is None:
+                raise NotFoundError(f"run {entity}/{project}/{run_id} has no file {path!r}")
+            index = self.tables.get(content, where_file, known)
         return index.page(offset=offset, limit=limit, sort=sort, descending=descending, search=search, where=where)
 
 
@@ -159,6 +191,21 @@ def _points(
     conn: Connection, pk: int, key: str, min_step: int | None = None, max_step: int | None = None
 ) -> tuple[list[int], list[Any]]:
     """The points of one series within ``[min_step, max_step]``, decoding only the blocks that overlap it."""
+    steps: list[int] = []
+    values: list[Any] = []
+    for data in conn.execute(_blocks_query(pk, key, min_step, max_step)).scalars():
+        block_steps, block_values = decode_block(data)
+        steps.extend(block_steps)
+        values.extend(block_values)
+    if min_step is not None or max_step is not None:
+        lo = 0 if min_step is None else bisect.bisect_left(steps, min_step)
+        hi = len(steps) if max_step is None else bisect.bisect_right(steps, max_step)
+        steps, values = steps[lo:hi], values[lo:hi]
+    return steps, values
+
+
+def _blocks_query(pk: int, key: str, min_step: int | None, max_step: int | None) -> sa.Select[Any]:
+    """The data of a series' blocks overlapping ``[min_step, max_step]``, in order."""
     query = (
         sa.select(blocks.c.data)
         .select_from(blocks.join(series, blocks.c.series_id == series.c.id))
@@ -169,14 +216,4 @@ def _points(
         query = query.where(blocks.c.step_max >= min_step)
     if max_step is not None:
         query = query.where(blocks.c.step_min <= max_step)
-    steps: list[int] = []
-    values: list[Any] = []
-    for data in conn.execute(query).scalars():
-        block_steps, block_values = decode_block(data)
-        steps.extend(block_steps)
-        values.extend(block_values)
-    if min_step is not None or max_step is not None:
-        lo = 0 if min_step is None else bisect.bisect_left(steps, min_step)
-        hi = len(steps) if max_step is None else bisect.bisect_right(steps, max_step)
-        steps, values = steps[lo:hi], values[lo:hi]
-    return steps, values
+    return query

@@ -129,9 +129,23 @@ class TableCache:
         self._open: dict[str, TableIndex] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+        self._by_file: dict[Any, TableIndex] = {}
 
-    def get(self, content: bytes, where: str) -> TableIndex:
-        """The index of the table file ``content`` (``where`` names it in errors), building it if needed."""
+    def known(self, file: Any) -> TableIndex | None:
+        """The index already opened for ``file`` (a key naming one version of a run file), if any."""
+        with self._lock:
+            return self._by_file.get(file)
+
+    def get(self, content: bytes, where: str, file: Any = None) -> TableIndex:
+        """The index of the table file ``content`` (``where`` names it in errors), building it if needed;
+        remembered for ``file`` (see :meth:`known`) when given."""
+        found = self._get(content, where)
+        if file is not None:
+            with self._lock:
+                self._by_file[file] = found
+        return found
+
+    def _get(self, content: bytes, where: str) -> TableIndex:
         digest = hashlib.sha256(content).hexdigest()
         with self._lock:
             found = self._open.get(digest)
