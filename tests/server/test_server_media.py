@@ -130,3 +130,10 @@ def test_tables_page_sort_and_filter_server_side(live: LiveServer) -> None:
     assert_error(live.client.get(url, params={"path": path, "where": "[1]"}), 400, "bad_request", "where")
     assert_error(live.client.get(url, params={"path": "media/table/missing.table.json"}), 404, "not_found", "missing")
     assert_error(live.client.get(url, params={"path": "media/audio/sound_0.wav"}), 400, "bad_request", "table file")
+
+
+def test_custom_chart_specs_are_not_config_columns(live: LiveServer) -> None:
+    _seed(live, runs=1)
+    keys = live.client.get(f"/projects/{ENTITY}/{PROJECT}/keys").json()
+    assert keys["config"] == ["lr"]
+    assert live.client.get(f"/runs/{ENTITY}/{PROJECT}/run0").json()["config"]["_wandb"]["visualize"]["squares"]

@@ -27,6 +27,7 @@ __all__ = ["MediaAtStep", "MediaStore"]
 
 FileReader = Callable[[str, str, str, str], "bytes | None"]
 _MATRICES_KEPT = 32
+_DECODED_POINTS_KEPT = 200_000  # media references kept decoded (small dicts: tens of MB at most)
 MAX_RUNS = 500
 """Runs one media read may name."""
 
@@ -47,6 +48,29 @@ class MediaAtStep:
 class MediaStore:
     """Media keys, references, histograms over time and paged tables of a store's runs."""
 
+    def _points(self, conn: Connection, pk: int, key: str) -> tuple[list[int], list[Any]]:
+        """All points of one series, each block decoded once: a slider move, or the next viewer of the same
+        panel, finds the blocks' references decoded (keyed by a digest of the block, so never stale)."""
+        steps: list[int] = []
+        values: list[Any] = []
+        for data in conn.execute(_blocks_query(pk, key, None, None)).scalars():
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            with self._lock:
+                found = self._decoded.get(digest)
+                if found is not None:
+                    self._decoded.move_to_end(digest)
+            if found is None:
+                found = decode_block(data)
+                with self._lock:
+                    self._decoded[digest] = found
+                    self._decoded_points += len(found[0])
+                    while self._decoded_points > _DECODED_POINTS_KEPT and len(self._decoded) > 1:
+                        _, old = self._decoded.popitem(last=False)
+                        self._decoded_points -= len(old[0])
+            steps.extend(found[0])
+            values.extend(found[1])
+        return steps, values
+
     def __init__(self, engine: Engine, read_file: FileReader, cache_folder: Path | None = None) -> None:
         self._engine = engine
         self._read_file = read_file
@@ -57,6 +81,8 @@ class MediaStore:
         self.histograms = HistogramBlockCache(cache_folder / "histograms")
         self._matrices: OrderedDict[tuple[Any, ...], HistogramMatrix] = OrderedDict()
         self._lock = threading.Lock()
+        self._decoded: OrderedDict[bytes, tuple[list[int], list[Any]]] = OrderedDict()
+        self._decoded_points = 0
 
     def keys(self, entity: str, project: str, run_ids: Sequence[str] | None = None) -> dict[str, str]:
         """The media keys of the project's runs (or of ``run_ids`` only) and their reference type, by key."""
@@ -82,7 +108,7 @@ class MediaStore:
         A run's item is its value at its last step at or before ``step``; a run without one is left out.
         """
         with self._engine.connect() as conn:
-            points = {run_id: _points(conn, pk, key) for run_id, pk in _run_pks(conn, entity, project, run_ids)}
+            points = {run_id: self._points(conn, pk, key) for run_id, pk in _run_pks(conn, entity, project, run_ids)}
         all_steps = sorted({s for steps, _ in points.values() for s in steps})
         if step is None and all_steps:
             step = all_steps[-1]
@@ -185,23 +211,6 @@ def _run_pks(conn: Connection, entity: str, project: str, run_ids: Sequence[str]
         .where(entities.c.name == entity, projects.c.name == project, runs.c.run_id.in_(_check_runs(run_ids)))
     )
     return [(run_id, pk) for run_id, pk in conn.execute(query)]
-
-
-def _points(
-    conn: Connection, pk: int, key: str, min_step: int | None = None, max_step: int | None = None
-) -> tuple[list[int], list[Any]]:
-    """The points of one series within ``[min_step, max_step]``, decoding only the blocks that overlap it."""
-    steps: list[int] = []
-    values: list[Any] = []
-    for data in conn.execute(_blocks_query(pk, key, min_step, max_step)).scalars():
-        block_steps, block_values = decode_block(data)
-        steps.extend(block_steps)
-        values.extend(block_values)
-    if min_step is not None or max_step is not None:
-        lo = 0 if min_step is None else bisect.bisect_left(steps, min_step)
-        hi = len(steps) if max_step is None else bisect.bisect_right(steps, max_step)
-        steps, values = steps[lo:hi], values[lo:hi]
-    return steps, values
 
 
 def _blocks_query(pk: int, key: str, min_step: int | None, max_step: int | None) -> sa.Select[Any]:
