@@ -54,11 +54,13 @@ class HistogramMatrix:
         }
 
 
-def _histogram(value: Any) -> tuple[list[float], list[float]] | None:
+def _histogram(value: Any) -> tuple[Sequence[float], Sequence[float]] | None:
     if type(value) is not dict or value.get("_type") != "histogram":
         return None
     counts, bins = value.get("values"), value.get("bins")
-    if not isinstance(counts, list) or not isinstance(bins, list) or len(bins) != len(counts) + 1 or not counts:
+    if not isinstance(counts, (list, tuple)) or not isinstance(bins, (list, tuple)):
+        return None
+    if len(bins) != len(counts) + 1 or not counts:
         return None
     return counts, bins
 
@@ -66,7 +68,7 @@ def _histogram(value: Any) -> tuple[list[float], list[float]] | None:
 def histogram_matrix(steps: Sequence[int], values: Sequence[Any], buckets: int) -> HistogramMatrix:
     """Bucket the ``histogram`` references among ``values`` (at ``steps``, increasing) into at most ``buckets`` rows."""
     kept_steps: list[int] = []
-    by_size: dict[int, tuple[list[int], list[list[float]], list[list[float]]]] = {}
+    by_size: dict[int, tuple[list[int], list[Sequence[float]], list[Sequence[float]]]] = {}
     for step, value in zip(steps, values, strict=True):
         found = _histogram(value)
         if found is None:
@@ -189,10 +191,10 @@ class BlockArrays:
 
 
 def _block_arrays(data: bytes) -> BlockArrays:
-    steps, values = decode_block(data)
+    steps, values = decode_block(data, use_list=False)
     keep_steps: list[int] = []
-    counts: list[list[float]] = []
-    edges: list[list[float]] = []
+    counts: list[Sequence[float]] = []
+    edges: list[Sequence[float]] = []
     rest_steps: list[int] = []
     rest_values: list[Any] = []
     size = None

@@ -54,6 +54,11 @@ class TableIndex:
         self.columns: list[str] = json.loads(meta["columns"])
         self.json_columns: set[int] = set(json.loads(meta["json_columns"]))
         self.rows = int(meta["rows"])
+        # The columns a text search looks in: those holding text (names, labels, media); numbers are filtered
+        # with `where`. Indexes built before this was recorded search every column.
+        self.text_columns: list[int] = json.loads(
+            meta.get("text_columns") or json.dumps(list(range(len(self.columns))))
+        )
         self._index_lock = threading.Lock()
 
     def _connect(self) -> closing[sqlite3.Connection]:
@@ -78,10 +83,9 @@ class TableIndex:
         params: list[Any] = []
         if search:
             like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(" + " OR ".join(f"CAST(c{i} AS TEXT) LIKE ? ESCAPE '\\'" for i in range(len(self.columns))) + ")"
-            )
-            params.extend([like] * len(self.columns))
+            searched = self.text_columns or list(range(len(self.columns)))
+            clauses.append("(" + " OR ".join(f"CAST(c{i} AS TEXT) LIKE ? ESCAPE '\\'" for i in searched) + ")")
+            params.extend([like] * len(searched))
         for column, op, value in where or ():
             if op not in _FILTER_OPS:
                 raise UsageError(f"unknown filter operator {op!r}; use one of {', '.join(_FILTER_OPS)}")
@@ -177,9 +181,11 @@ def _build(content: bytes, path: Path, where: str) -> None:
     names = [str(c) for c in columns]
     width = len(names)
     json_columns: set[int] = set()
+    text_columns: set[int] = set()
     for row in data[:1000]:
         if isinstance(row, list):
             json_columns.update(i for i, cell in enumerate(row[:width]) if isinstance(cell, (dict, list)))
+            text_columns.update(i for i, cell in enumerate(row[:width]) if isinstance(cell, (str, dict, list)))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
@@ -210,6 +216,7 @@ def _build(content: bytes, path: Path, where: str) -> None:
             if batch:
                 conn.executemany(insert, batch)
             meta = {
+                "text_columns": json.dumps(sorted(text_columns | json_columns)),
                 "columns": json.dumps(names),
                 "json_columns": json.dumps(sorted(json_columns)),
                 "rows": str(len(data)),
