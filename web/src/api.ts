@@ -215,3 +215,74 @@ export const api = {
   fileUrl: (entity: string, project: string, runId: string, name: string) =>
     `${BASE}${runPath(entity, project, runId)}/files/${name.split("/").map(seg).join("/")}`,
 };
+
+// -- media (docs/rest-api.md, "Media") ----------------------------------------------------------------------
+
+/** A W&B-shaped media reference as history holds it: {"_type": "image-file", "path": ..., ...}. */
+export type MediaRef = { _type: string } & Record<string, Json>;
+
+export interface MediaKey {
+  key: string;
+  type: string;
+}
+
+/** A custom chart (wandb.plot.*): its config spec `_wandb.visualize.<key>`, read from run `run_id`. */
+export interface PlotSpec {
+  key: string;
+  run_id: string;
+  spec: {
+    panel_type?: string;
+    panel_config?: { panelDefId?: string; fieldSettings?: Record<string, string>; stringSettings?: Record<string, string> };
+  };
+}
+
+export interface MediaAtStep {
+  steps: number[];
+  step: number | null;
+  items: { run_id: string; step: number; value: MediaRef }[];
+}
+
+export interface HistogramMatrix {
+  steps: number[];
+  steps_last: number[];
+  counts: number[];
+  edges: number[];
+  values: number[];
+  bins: number;
+  max: number;
+}
+
+export interface TablePage {
+  columns: string[];
+  rows: Json[][];
+  total: number;
+  offset: number;
+}
+
+export interface TableQuery {
+  offset?: number;
+  limit?: number;
+  sort?: string | null;
+  desc?: boolean;
+  q?: string;
+}
+
+const qs = (params: Record<string, string | number | boolean | null | undefined>) =>
+  Object.entries(params)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => `${k}=${seg(String(v))}`)
+    .join("&");
+
+export const mediaApi = {
+  keys: (entity: string, project: string, runs: string[]) =>
+    request<{ keys: MediaKey[]; plots: PlotSpec[] }>("GET", `${projectPath(entity, project)}/media/keys?${qs({ runs: runs.join(",") })}`),
+  at: (entity: string, project: string, key: string, runs: string[], step: number | null) =>
+    request<MediaAtStep>("GET", `${projectPath(entity, project)}/media/at?${qs({ key, runs: runs.join(","), step })}`),
+  histogram: (entity: string, project: string, runId: string, key: string, buckets: number) =>
+    request<HistogramMatrix>("GET", `${runPath(entity, project, runId)}/media/histogram?${qs({ key, buckets })}`),
+  table: (entity: string, project: string, runId: string, path: string, query: TableQuery) =>
+    request<TablePage>(
+      "GET",
+      `${runPath(entity, project, runId)}/media/table?${qs({ path, offset: query.offset, limit: query.limit, sort: query.sort, desc: query.desc, q: query.q })}`,
+    ),
+};

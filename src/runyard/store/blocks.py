@@ -236,8 +236,12 @@ def join_blocks(parts: Sequence[tuple[PreparedBlock, Iterable[Any]]]) -> Prepare
     return PreparedBlock(_KIND_FLOAT, F_CONSECUTIVE, joined, parts[0][0].first, b"", payload)
 
 
-def decode_block(data: bytes) -> tuple[list[int], list[Any]]:
-    """Decode a block into ``(steps, values)``; exact inverse of :func:`encode_block` (format 1 blocks too)."""
+def decode_block(data: bytes, *, use_list: bool = True) -> tuple[list[int], list[Any]]:
+    """Decode a block into ``(steps, values)``; exact inverse of :func:`encode_block` (format 1 blocks too).
+
+    ``use_list=False``: lists inside object values come back as tuples, twice as fast to build (for readers
+    that only look at them, such as the histogram heat map's).
+    """
     if len(data) > 1 and data[1] == _ZLIB_CMF:
         return _decode_v1(data)
     if len(data) < _HEADER.size or data[1] != _FORMAT:
@@ -258,7 +262,11 @@ def decode_block(data: bytes) -> tuple[list[int], list[Any]]:
         at_body = 8 * n
     if kind == _KIND_OBJECT:
         packed = body[at_body:] if zlen else raw[at_raw:]
-        values: list[Any] = msgpack.unpackb(packed, raw=False, strict_map_key=False, ext_hook=_ext_hook)
+        values: list[Any] = msgpack.unpackb(
+            packed, raw=False, strict_map_key=False, ext_hook=_ext_hook, use_list=use_list
+        )
+        if not use_list:
+            values = list(values)
         return steps, values
     if kind not in (_KIND_FLOAT, _KIND_INT):
         raise StoreError(f"unknown history block kind {kind!r}")

@@ -41,6 +41,7 @@ from runyard.store.blob_refs import BlobRef
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
 from runyard.store.losses import record_losses
+from runyard.store.media.writes import record_media_keys
 from runyard.store.sql import Sql, dump_json, for_update, json_param, load_json, scalar, text_safe
 from runyard.store.stream_writes import (
     ConsoleRow,
@@ -293,6 +294,7 @@ def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: 
     run["summary_state"] = folder.state
     run["metrics"] = folder.metrics
     staged = append_points(sql, run["id"], points, cache)
+    record_media_keys(sql, run["id"], points)
     append_console(sql, run["id"], console)
     insert_system_rows(sql, run["id"], samples)
     upsert_files(sql, run["id"], files, now)

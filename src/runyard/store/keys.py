@@ -35,7 +35,9 @@ def project_keys(conn: Connection, project_id: int) -> ProjectKeys:
     for run_config, run_summary in conn.execute(
         sa.select(runs.c.config, runs.c.summary).where(runs.c.project_id == project_id)
     ):
-        config.update(flatten(run_config) if isinstance(run_config, dict) else ())
+        # "_wandb" holds the custom charts' specs (wandb.plot.*), drawn as panels: not config columns.
+        if isinstance(run_config, dict):
+            config.update(k for k in flatten(run_config) if not k.startswith("_wandb."))
         summary.update(flatten(run_summary) if isinstance(run_summary, dict) else ())
     history = conn.execute(sa.select(series.c.key).where(series.c.run_pk.in_(project_runs)).distinct()).scalars()
     return ProjectKeys(

@@ -38,6 +38,7 @@ from runyard.store.history import OpenBlockCache
 from runyard.store.identity import store_identity
 from runyard.store.ingest import apply_batch, heartbeat, mark_crashed, session_of, session_progress, stop_requested_at
 from runyard.store.losses import LostRecords, lost_records, stored_steps
+from runyard.store.media.reads import MediaStore
 from runyard.store.migrate import ensure_schema
 from runyard.store.models import (
     ConsoleLine,
@@ -80,6 +81,8 @@ class Store:
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._cache = OpenBlockCache(cache_points)
         self._identity: str | None = None
+        self.media = MediaStore(engine, self.file_content)
+        """Media keys, references, histograms over time and paged tables (see :mod:`runyard.store.media`)."""
 
     @classmethod
     def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:

@@ -7,6 +7,7 @@ import type { Json } from "../api";
 import type { ChartLine, GroupAgg, GroupBand, Smoothing, SmoothingKind } from "./data";
 import { globMatch, X_RELATIVE, X_STEP, X_WALL, xLabel } from "./format";
 import { LinePanel } from "./panel";
+import { MediaPanel, useMediaIndex, type MediaRun } from "../media/panels";
 import "./charts.css";
 
 export type { ChartLine } from "./data";
@@ -105,6 +106,25 @@ export function ChartPanels(props: ChartPanelsProps) {
   const [enlarged, setEnlarged] = useState<string | null>(null);
   const height = props.panelHeight ?? 210;
 
+  // Media keys and custom charts get their own panels; they never become (empty) line charts.
+  const mediaRuns: MediaRun[] = useMemo(() => {
+    const out: MediaRun[] = [];
+    for (const l of props.lines)
+      for (const id of l.runIds) out.push({ id, label: l.runIds.length === 1 ? l.label : `${l.label} · ${id}`, color: l.color });
+    return out;
+  }, [props.lines]);
+  const media = useMediaIndex(
+    props.entity,
+    props.project,
+    useMemo(() => mediaRuns.map((r) => r.id), [mediaRuns]),
+    props.tick,
+  );
+  const metricKeys = useMemo(() => props.keys.filter((k) => !media.hidden.has(k)), [props.keys, media]);
+  const panelKeys = useMemo(
+    () => [...new Set([...metricKeys, ...media.types.keys(), ...media.plots.keys()])].sort(),
+    [metricKeys, media],
+  );
+
   const sections = useMemo(() => {
     let re: RegExp | null = null;
     try {
@@ -113,16 +133,16 @@ export function ChartPanels(props: ChartPanelsProps) {
       re = null;
     }
     const out = new Map<string, string[]>();
-    for (const k of props.keys) {
+    for (const k of panelKeys) {
       if (filter && !(re ? re.test(k) : k.includes(filter))) continue;
       const sec = sectionOf(k);
       if (!out.has(sec)) out.set(sec, []);
       out.get(sec)!.push(k);
     }
     return [...out.entries()].sort(([a], [b]) => (a === "Charts" ? -1 : b === "Charts" ? 1 : a.localeCompare(b)));
-  }, [props.keys, filter]);
+  }, [panelKeys, filter]);
 
-  const xOptions = useMemo(() => [X_STEP, X_WALL, X_RELATIVE, ...props.keys], [props.keys]);
+  const xOptions = useMemo(() => [X_STEP, X_WALL, X_RELATIVE, ...metricKeys], [metricKeys]);
   const xFor = (key: string) =>
     s.panelX[key] ?? (s.x !== "auto" ? s.x : stepMetricFor(key, props.metrics) ?? X_STEP);
   const set = (patch: Partial<ChartSettings>) => onSettings({ ...s, ...patch });
@@ -135,7 +155,27 @@ export function ChartPanels(props: ChartPanelsProps) {
     return () => window.removeEventListener("keydown", onKey);
   }, [enlarged]);
 
-  const panel = (key: string, h: number, onEnlarge?: () => void) => (
+  const panel = (key: string, h: number, onEnlarge?: () => void) => {
+    const plot = media.plots.get(key);
+    const type = plot ? "plot" : media.types.get(key);
+    if (type !== undefined)
+      return (
+        <MediaPanel
+          key={key}
+          entity={props.entity}
+          project={props.project}
+          runs={mediaRuns}
+          mediaKey={key}
+          type={type}
+          plot={plot}
+          tick={props.tick}
+          height={Math.max(h, 240)}
+        />
+      );
+    return linePanel(key, h, onEnlarge);
+  };
+
+  const linePanel = (key: string, h: number, onEnlarge?: () => void) => (
     <LinePanel
       key={key}
       entity={props.entity}
@@ -246,7 +286,7 @@ export function ChartPanels(props: ChartPanelsProps) {
       </div>
       {sections.length === 0 && (
         <div class="chart-note-block" data-testid="no-panels">
-          {props.keys.length ? "No panel matches the search." : "No metrics logged yet: run.log({\"loss\": 0.5}) draws a panel here."}
+          {panelKeys.length ? "No panel matches the search." : "No metrics logged yet: run.log({\"loss\": 0.5}) draws a panel here."}
         </div>
       )}
       {sections.map(([name, keys]) => {

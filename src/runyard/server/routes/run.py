@@ -132,6 +132,9 @@ def file_content(entity: str, project: str, run_id: str, name: str, store: Store
     size, chunks = found
     # Streamed: a file in the blob store may be gigabytes, and is read chunk by chunk as it is sent.
     headers = {**_FILE_HEADERS, "Content-Length": str(size)}
+    if name.startswith("media/"):
+        # Media files are named after their content (wandb and runyard alike): a browser may keep them.
+        headers["Cache-Control"] = "private, max-age=86400"
     return StreamingResponse(chunks, media_type=_media_type(name), headers=headers)
 
 
@@ -147,6 +150,6 @@ def _media_type(name: str) -> str:
         return guessed
     if guessed is not None and guessed.startswith("text/"):
         return "text/plain; charset=utf-8"  # HTML and scripts shown as text
-    if guessed is not None and guessed.startswith("image/") and guessed != "image/svg+xml":
+    if guessed is not None and guessed.startswith(("image/", "audio/", "video/")) and guessed != "image/svg+xml":
         return guessed
     return "application/octet-stream"

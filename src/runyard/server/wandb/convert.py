@@ -61,7 +61,10 @@ def loads_object(text: Any) -> dict[str, Any]:
 
 
 def unwrap_config(wrapped: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split wandb's ``{"key": {"value": v}, "_wandb": {"value": {...}}}`` into (config, the ``_wandb`` dict)."""
+    """Split wandb's ``{"key": {"value": v}, "_wandb": {"value": {...}}}`` into (config, the ``_wandb`` dict).
+
+    The config keeps ``_wandb.visualize`` (custom chart specs), the one part of ``_wandb`` that is the run's.
+    """
     config: dict[str, Any] = {}
     internal: dict[str, Any] = {}
     for key, item in wrapped.items():
@@ -70,6 +73,10 @@ def unwrap_config(wrapped: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
             internal = value if isinstance(value, dict) else {}
         else:
             config[key] = value
+    visualize = internal.get("visualize")
+    if isinstance(visualize, dict) and visualize:
+        # Custom charts (wandb.plot.*): their specs stay in the config, where wandb and the web app read them.
+        config["_wandb"] = {"visualize": visualize}
     return config, internal
 
 

@@ -113,7 +113,8 @@ def query_root(ctx: Context) -> Obj:
         "Query",
         {
             "viewer": user_obj(ctx.caller),
-            "serverInfo": Obj("ServerInfo", {"features": [], "cliVersionInfo": None, "latestLocalVersionInfo": None}),
+            # cliVersionInfo: an object (never null: wandb 0.29 calls .get on it when a Table holds images).
+            "serverInfo": Obj("ServerInfo", {"features": [], "cliVersionInfo": {}, "latestLocalVersionInfo": None}),
             "entity": lambda a: entity_obj(str(a.get("name") or ctx.caller.entity)),
             "project": project,
             "model": project,
