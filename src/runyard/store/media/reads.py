@@ -122,6 +122,24 @@ class MediaStore:
                 items.append({"run_id": run_id, "step": steps[at], "value": values[at]})
         return MediaAtStep(steps=all_steps, step=step, items=items)
 
+    def between(
+        self, entity: str, project: str, run_ids: Sequence[str], key: str, min_step: int, max_step: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """``key``'s references of each of ``run_ids`` at steps ``min_step..max_step`` (at most ``limit`` per run),
+        as ``{"run_id", "step", "value"}`` in run order, then step order: what a slider prefetches around it."""
+        out: list[dict[str, Any]] = []
+        with self._engine.connect() as conn:
+            pks = dict(_run_pks(conn, entity, project, run_ids))
+            for run_id in run_ids:
+                if run_id not in pks:
+                    continue
+                steps, values = self._points(conn, pks[run_id], key)
+                lo, hi = bisect.bisect_left(steps, min_step), bisect.bisect_right(steps, max_step)
+                out += [
+                    {"run_id": run_id, "step": steps[i], "value": values[i]} for i in range(lo, min(hi, lo + limit))
+                ]
+        return out
+
     def histogram(
         self,
         entity: str,
