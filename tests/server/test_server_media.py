@@ -64,6 +64,13 @@ def test_media_at_a_step_for_several_runs(live: LiveServer) -> None:
         f"/projects/{ENTITY}/{PROJECT}/media/at", params={"key": "sound", "runs": "run0", "step": 2}
     ).json()
     assert before["items"] == []
+    # a step range, for a slider to prefetch around its position
+    ranged = live.client.get(
+        f"/projects/{ENTITY}/{PROJECT}/media/range",
+        params={"key": "img", "runs": "run1,run0", "min_step": 1, "max_step": 3, "limit": 2},
+    ).json()["items"]
+    assert [(i["run_id"], i["step"]) for i in ranged] == [("run1", 1), ("run1", 2), ("run0", 1), ("run0", 2)]
+    assert ranged[0]["value"]["caption"] == "run1 step 1"
 
 
 def test_media_files_are_served_with_their_type_and_may_be_cached(live: LiveServer) -> None:

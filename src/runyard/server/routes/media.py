@@ -19,6 +19,7 @@ router = APIRouter(tags=["media"])
 PROJECT = "/projects/{entity}/{project}/media"
 RUN = "/runs/{entity}/{project}/{run_id}/media"
 MAX_TABLE_PAGE = 1000
+MAX_RANGE = 1000
 
 
 def _run_list(runs: str | None) -> list[str] | None:
@@ -65,6 +66,23 @@ def media_at(
     """Every step any of the runs logged ``key`` at, and each run's reference at its last step <= ``step``."""
     run_ids = _run_list(runs) or []
     return ApiResponse(store.media.at_step(entity, project, run_ids, key, step).to_json())
+
+
+@router.get(PROJECT + "/range")
+def media_range(
+    entity: str,
+    project: str,
+    store: StoreDep,
+    user: CurrentUser,
+    key: str = Query(..., description="the media key"),
+    runs: str = Query(..., description="comma-separated run ids"),
+    min_step: int = Query(..., description="the first step"),
+    max_step: int = Query(..., description="the last step"),
+    limit: int = Query(100, ge=1, le=MAX_RANGE, description="references per run at most"),
+) -> ApiResponse:
+    """Each run's references of ``key`` at steps ``min_step..max_step``, in run then step order."""
+    run_ids = _run_list(runs) or []
+    return ApiResponse({"items": store.media.between(entity, project, run_ids, key, min_step, max_step, limit)})
 
 
 @router.get(RUN + "/histogram")

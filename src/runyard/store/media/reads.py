@@ -48,6 +48,19 @@ class MediaAtStep:
 class MediaStore:
     """Media keys, references, histograms over time and paged tables of a store's runs."""
 
+    def __init__(self, engine: Engine, read_file: FileReader, cache_folder: Path | None = None) -> None:
+        self._engine = engine
+        self._read_file = read_file
+        if cache_folder is None:
+            db = sqlite_path(engine.url) if engine.url.get_backend_name() == "sqlite" else None
+            cache_folder = db.parent / "cache" if db is not None else Path(tempfile.gettempdir()) / "runyard-cache"
+        self.tables = TableCache(cache_folder / "tables")
+        self.histograms = HistogramBlockCache(cache_folder / "histograms")
+        self._matrices: OrderedDict[tuple[Any, ...], HistogramMatrix] = OrderedDict()
+        self._lock = threading.Lock()
+        self._decoded: OrderedDict[bytes, tuple[list[int], list[Any]]] = OrderedDict()
+        self._decoded_points = 0
+
     def _points(self, conn: Connection, pk: int, key: str) -> tuple[list[int], list[Any]]:
         """All points of one series, each block decoded once: a slider move, or the next viewer of the same
         panel, finds the blocks' references decoded (keyed by a digest of the block, so never stale)."""
@@ -70,19 +83,6 @@ class MediaStore:
             steps.extend(found[0])
             values.extend(found[1])
         return steps, values
-
-    def __init__(self, engine: Engine, read_file: FileReader, cache_folder: Path | None = None) -> None:
-        self._engine = engine
-        self._read_file = read_file
-        if cache_folder is None:
-            db = sqlite_path(engine.url) if engine.url.get_backend_name() == "sqlite" else None
-            cache_folder = db.parent / "cache" if db is not None else Path(tempfile.gettempdir()) / "runyard-cache"
-        self.tables = TableCache(cache_folder / "tables")
-        self.histograms = HistogramBlockCache(cache_folder / "histograms")
-        self._matrices: OrderedDict[tuple[Any, ...], HistogramMatrix] = OrderedDict()
-        self._lock = threading.Lock()
-        self._decoded: OrderedDict[bytes, tuple[list[int], list[Any]]] = OrderedDict()
-        self._decoded_points = 0
 
     def keys(self, entity: str, project: str, run_ids: Sequence[str] | None = None) -> dict[str, str]:
         """The media keys of the project's runs (or of ``run_ids`` only) and their reference type, by key."""
@@ -121,6 +121,24 @@ class MediaStore:
             if at >= 0:
                 items.append({"run_id": run_id, "step": steps[at], "value": values[at]})
         return MediaAtStep(steps=all_steps, step=step, items=items)
+
+    def between(
+        self, entity: str, project: str, run_ids: Sequence[str], key: str, min_step: int, max_step: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """``key``'s references of each of ``run_ids`` at steps ``min_step..max_step`` (at most ``limit`` per run),
+        as ``{"run_id", "step", "value"}`` in run order, then step order: what a slider prefetches around it."""
+        out: list[dict[str, Any]] = []
+        with self._engine.connect() as conn:
+            pks = dict(_run_pks(conn, entity, project, run_ids))
+            for run_id in run_ids:
+                if run_id not in pks:
+                    continue
+                steps, values = self._points(conn, pks[run_id], key)
+                lo, hi = bisect.bisect_left(steps, min_step), bisect.bisect_right(steps, max_step)
+                out += [
+                    {"run_id": run_id, "step": steps[i], "value": values[i]} for i in range(lo, min(hi, lo + limit))
+                ]
+        return out
 
     def histogram(
         self,
