@@ -46,7 +46,8 @@ def watch_models(run: Run, models: Any, log: str | None, log_freq: int, idx: int
     model_list = list(models) if isinstance(models, (list, tuple)) else [models]
     for i, model in enumerate(model_list):
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
-            raise TypeError(f"runyard.watch: expected a torch.nn.Module, not {type(model).__name__}")
+            # ValueError, as W&B raises for anything but a torch model
+            raise ValueError(f"runyard.watch: expected a torch model (torch.nn.Module), not {type(model).__name__}")
         number = (idx if idx is not None else len(watched)) + i
         prefix = "" if number == 0 else f"graph_{number}/"
         handles = watched.setdefault(id(model), [])
