@@ -301,7 +301,7 @@ class Run:
             if not self._finished:
                 self._write(R.KIND_FILE, {"name": path, "content": content})
 
-    def wait_media(self, quiet: bool = False) -> bool:
+    def _wait_media(self, quiet: bool = False) -> bool:
         """Wait until the media files logged so far are encoded and written to the run log (``finish()`` does)."""
         writer = self._media
         if writer is None or not writer.pending:
