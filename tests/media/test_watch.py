@@ -41,7 +41,7 @@ def test_watch_checks_its_arguments() -> None:
     with runyard.init(project="media"):
         with pytest.raises(ValueError, match="log must be"):
             runyard.watch(torch.nn.Linear(2, 2), log="weights")
-        with pytest.raises(ValueError, match=r"torch\.nn\.Module"):
+        with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
             runyard.watch(object())
         with pytest.raises(ValueError, match="pass the torch model"):
             runyard.watch()

@@ -1065,9 +1065,9 @@ def test_watch_refuses_what_is_not_a_torch_model_and_the_run_goes_on(stored):
         def parameters(self):
             return iter(())
 
-    with pytest.raises(ValueError, match="torch model"):
+    with pytest.raises(TypeError, match="torch model"):
         runyard.watch(Model())
-    with pytest.raises(ValueError, match="torch model"):
+    with pytest.raises(TypeError, match="torch model"):
         run.watch(object())
     runyard.unwatch(Model())
     run.unwatch()
