@@ -53,7 +53,6 @@ rng = np.random.default_rng(0)
 run = runyard.init(project="media", id="crashed")
 for step in range(30):
     run.log({"img": runyard.Image(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)), "step": step})
-print("logged", run._media.pending, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # mid-encode: files still queued die with the process
 """
 
@@ -64,7 +63,6 @@ def test_a_crash_mid_encode_loses_no_logged_row(api, tmp_path: Path, child_env) 
     env = {**child_env, "RUNYARD_CRASH_TIMEOUT": "1"}
     proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr
-    assert "logged" in proc.stdout
     sync = subprocess.run(
         [sys.executable, "-m", "runyard.cli", "sync", "--dir", os.environ["RUNYARD_DIR"]],
         env=env,

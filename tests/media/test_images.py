@@ -129,3 +129,37 @@ def test_many_image_rows_are_sampled_as_whole_references(api) -> None:
     assert 0 < len(picked) <= 300
     assert all(set(row["img"]) >= {"_type", "path", "width", "height"} for row in picked)
     assert len(list(r.scan_history(keys=["img"]))) == 300
+
+
+def test_matplotlib_figures_are_logged_as_png(api) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=50)
+    ax.plot([0, 1, 2], [2, 0, 1])
+    with runyard.init(project="media") as run:
+        run.log({"figure": runyard.Image(fig), "current": runyard.Image(plt)})
+    plt.close(fig)
+    r = api.run(f"media/{run.id}")
+    (row,) = r.scan_history()
+    for key in ("figure", "current"):
+        ref = row[key]
+        assert (ref["_type"], ref["format"], ref["width"], ref["height"]) == ("image-file", "png", 200, 150)
+        data = r.file(ref["path"]).content()
+        assert len(data) == ref["size"] and PILImage.open(io.BytesIO(data)).size == (200, 150)
+
+
+def test_media_set_in_the_summary_are_stored(api) -> None:
+    img = np.full((5, 6, 3), 9, dtype=np.uint8)
+    with runyard.init(project="media") as run:
+        run.log({"loss": 1.0})
+        run.summary["best_example"] = runyard.Image(img, caption="best")
+        run.summary.update({"final": runyard.Table(columns=["a"], data=[[1], [2]])})
+    r = api.run(f"media/{run.id}")
+    ref = r.summary["best_example"]
+    assert ref["_type"] == "image-file" and ref["path"].startswith("media/images/best_example_summary_")
+    assert ref["caption"] == "best"
+    assert np.array_equal(_pixels(r, ref), img)
+    assert r.table("final").data == [[1], [2]]
+    assert [row["loss"] for row in r.scan_history()] == [1.0]

@@ -32,6 +32,12 @@ def test_table_api() -> None:
         t.add_data(3, "bird")
     with pytest.raises(KeyError, match="no column"):
         t.get_column("nope")
+    with pytest.raises(ValueError, match="has 3 value"):
+        t.add_column("z", [1, 2, 3])
+    columns_first = runyard.Table(columns=[])
+    columns_first.add_column("a", [1, 2])
+    columns_first.add_column("b", ["x", "y"])
+    assert columns_first.data == [[1, "x"], [2, "y"]]
 
 
 def test_table_with_media_cells_round_trips(api, tmp_path: Path) -> None:

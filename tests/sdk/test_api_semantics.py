@@ -794,7 +794,6 @@ def test_disabled_mode_accepts_every_call_and_writes_nothing(tmp_path, isolated_
     run.notes = "notes"
     run.tags = ["u"]
     run.mark_preempting()
-    runyard.watch(object())
     assert run.config["epochs"] == 3
     assert run.config.lr == 0.1
     _ = run.dir, run.url, run.path, run.step, run.id
@@ -1058,22 +1057,20 @@ def test_login_returns_true():
     assert runyard.login(key="0" * 40, relogin=True) is True
 
 
-def test_watch_is_accepted_after_init(stored):
+def test_watch_refuses_what_is_not_a_torch_model_and_the_run_goes_on(stored):
+    # watch() itself is tested with torch in tests/media/test_watch.py
     run = runyard.init()
 
     class Model:
         def parameters(self):
             return iter(())
 
-    model = Model()
-    assert runyard.watch(model) is None
-    runyard.watch(model, log="all", log_freq=10)
-    run.watch(model)
-    runyard.unwatch(model)
+    with pytest.raises(TypeError, match="torch model"):
+        runyard.watch(Model())
+    with pytest.raises(TypeError, match="torch model"):
+        run.watch(object())
+    runyard.unwatch(Model())
     run.unwatch()
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        runyard.watch(torch.nn.Linear(2, 2), log="gradients")
     run.log({"x": 1})
     run.finish()
     assert stored.run(run).state == "finished"

@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = ["Media", "MediaFile", "media_path", "need", "sha256_hex"]
 
-MEDIA_EXTRA = "pip install 'runyard[media]'"
+MEDIA_EXTRA = "pip install 'runyard[media]' (in a clone of runyard: pip install -e '.[media]')"
 
 
 class MediaDependencyError(ImportError):

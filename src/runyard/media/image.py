@@ -12,6 +12,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from runyard.media.base import Media, MediaFile, file_ref, media_path, need, sha256_hex
@@ -73,7 +74,7 @@ class Image(Media):
         if mode is not None and mode not in _MODES:
             raise ValueError(f"runyard.Image: mode must be one of {', '.join(_MODES)}, not {mode!r}")
         data = data_or_path
-        module = type(data).__module__
+        module = data.__name__ if isinstance(data, ModuleType) else type(data).__module__  # matplotlib.pyplot
         if isinstance(data, (str, os.PathLike)):
             self._from_path(Path(data))
         elif isinstance(data, Image):

@@ -93,12 +93,12 @@ class Table(Media):
         if name in self.columns:
             raise ValueError(f"runyard.Table: there is already a column named {name!r}")
         values = list(data.tolist() if hasattr(data, "tolist") else data)
-        if self.data and len(values) != len(self.data):
+        if self.columns and len(values) != len(self.data):
             raise ValueError(
                 f"runyard.Table: column {name!r} has {len(values)} value(s); the table has {len(self.data)} rows"
             )
-        if not self.data:
-            self.data = [[v] for v in values] if not self.columns else []
+        if not self.columns:
+            self.data = [[v] for v in values]
         else:
             for row, v in zip(self.data, values, strict=True):
                 row.append(v)

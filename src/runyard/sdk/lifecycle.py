@@ -95,7 +95,7 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     code = int(exit_code or 0)
     if state is None:
         state = R.STATE_FINISHED if code == 0 else R.STATE_FAILED
-    run.wait_media()  # before the exit record: the files of every logged image are in the run log
+    run._wait_media()  # before the exit record: the files of every logged image are in the run log
     problems = stop_observers(run)
     with run._lock:
         if run._pending:

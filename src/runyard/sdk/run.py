@@ -191,8 +191,21 @@ class Run:
             self._write(R.KIND_CONFIG, {"set": changes, "delete": deleted})
 
     def _emit_summary(self, changes: dict[str, Any], deleted: list[str]) -> None:
+        bound = None
+        for value in changes.values():
+            if isinstance(value, Media):
+                # run.summary["best"] = Image(...): W&B names its files <key>_summary_<id>; changes gets the references
+                bound = _bind_media(changes, "summary")
+                for f in bound.ready:
+                    check_file(f.path, len(f.content or b"") + len(f.path) + 64)
+                break
         with self._lock:
             self._write(R.KIND_SUMMARY, {"set": changes, "delete": deleted})
+            if bound is not None and self._writer is not None:
+                for f in bound.ready:
+                    self._write(R.KIND_FILE, {"name": f.path, "content": f.content})
+        if bound is not None:
+            self._after_media(bound)
 
     def _emit_meta(self, body: dict[str, Any]) -> None:
         with self._lock:
@@ -288,7 +301,7 @@ class Run:
             if not self._finished:
                 self._write(R.KIND_FILE, {"name": path, "content": content})
 
-    def wait_media(self, quiet: bool = False) -> bool:
+    def _wait_media(self, quiet: bool = False) -> bool:
         """Wait until the media files logged so far are encoded and written to the run log (``finish()`` does)."""
         writer = self._media
         if writer is None or not writer.pending:
@@ -614,7 +627,7 @@ class _Bound:
         self.charts: dict[str, Any] = {}
 
 
-def _bind_media(row: dict[str, Any], step: int) -> _Bound:
+def _bind_media(row: dict[str, Any], step: int | str) -> _Bound:
     """Replace the media objects of ``row`` by their references, in place; charts add a ``<key>_table`` key.
 
     Raises TypeError or ValueError naming the key; ``row`` is then left for the caller to drop.
@@ -624,7 +637,7 @@ def _bind_media(row: dict[str, Any], step: int) -> _Bound:
     return bound
 
 
-def _bind_level(level: dict[str, Any], prefix: str, step: int, bound: _Bound, top: dict[str, Any]) -> None:
+def _bind_level(level: dict[str, Any], prefix: str, step: int | str, bound: _Bound, top: dict[str, Any]) -> None:
     for key, value in list(level.items()):
         name = prefix + key
         if isinstance(value, Media):

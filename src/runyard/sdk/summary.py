@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from runyard.media.base import Media
 from runyard.sdk.values import normalize_value
 from runyard.summary_fold import SummaryFolder
 
@@ -28,7 +29,11 @@ class Summary:
         """Set several summary keys at once."""
         data = dict(d or {})
         data.update(kwargs)
-        clean = {str(k): normalize_value(str(k), v, "summary") for k, v in data.items()}
+        # Media (an Image, a Table...) stay objects here: the run binds them to their references in emit().
+        clean = {
+            str(k): v if isinstance(v, Media) and self._emit is not None else normalize_value(str(k), v, "summary")
+            for k, v in data.items()
+        }
         if self._emit is not None:
             self._emit(clean, [])  # first: a change that cannot be recorded leaves the summary as it was
         self._folder.set(clean)

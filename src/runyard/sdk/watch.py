@@ -46,9 +46,9 @@ def watch_models(run: Run, models: Any, log: str | None, log_freq: int, idx: int
     model_list = list(models) if isinstance(models, (list, tuple)) else [models]
     for i, model in enumerate(model_list):
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
-            raise TypeError(f"runyard.watch: expected a torch.nn.Module, not {type(model).__name__}")
+            raise TypeError(f"runyard.watch: expected a torch model (torch.nn.Module), not {type(model).__name__}")
         number = (idx if idx is not None else len(watched)) + i
-        prefix = "" if number == 0 else f"graph_{number}/"
+        prefix = "" if number == 0 else f"graph_{number}"  # W&B's names: gradients/graph_1conv.bias
         handles = watched.setdefault(id(model), [])
         if log in ("parameters", "all"):
             handles.append(model.register_forward_hook(_parameter_hook(run, model, prefix, log_freq)))
@@ -62,8 +62,6 @@ def _parameter_hook(run: Run, model: Any, prefix: str, log_freq: int) -> Any:
     calls = [0]
 
     def hook(module: Any, inputs: Any, output: Any) -> None:
-        if not module.training:
-            return
         calls[0] += 1
         if calls[0] % log_freq:
             return

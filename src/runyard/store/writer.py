@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from runyard.errors import StoreError
-from runyard.records import Record
+from runyard.records import KIND_FILE, Record
 from runyard.store import ingest
 from runyard.store.history import OpenBlockCache
 from runyard.store.losses import stored_steps
@@ -75,12 +75,33 @@ class SqliteWriter:
             raise
         self._sql = SqliteSql(self._connection)
         self._cache = OpenBlockCache(cache_points)
+        self._blobs: Any = None  # the store's blob store, once a batch holds a file (False: it has none)
+
+    def _file_blobs(self, records: Sequence[Record]) -> Sequence[Record]:
+        """``records`` with file contents moved to the store's blob store, when it has one (as Store.ingest does)."""
+        if not any(len(r) == 3 and r[1] == KIND_FILE for r in records):
+            return records
+        if self._blobs is None:
+            row = self._connection.execute("SELECT value FROM store_settings WHERE key = 'blobs'").fetchone()
+            if row is None:
+                self._blobs = False
+            else:
+                from runyard.store.blobs import open_blobs
+
+                self._blobs = open_blobs(row[0])
+        if self._blobs is False:
+            return records
+        # Only for a store with blobs and a batch with files: this module otherwise keeps SQLAlchemy unloaded.
+        from runyard.store.run_files import blob_records
+
+        return blob_records(records, self._blobs)
 
     def ingest(self, records: Sequence[Record], *, session: str | None = None) -> int:
         """As :meth:`runyard.store.Store.ingest`."""
         sid = ingest.session_of(records, session)
         if not records:
             return self.session_progress(sid)
+        records = self._file_blobs(records)
         try:
             last_seq, staged = self._write(lambda sql: ingest.apply_batch(sql, records, sid, time.time(), self._cache))
         except sqlite3.Error as exc:
