@@ -12,6 +12,7 @@ checks that the migrations produce exactly these tables.
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
     api_keys (who may call the server: a hash of each key, never the key)
     store_settings (the store's own settings: where its blobs live)
+    artifact_* (versioned files with lineage: runyard.store.artifacts.tables)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -45,7 +46,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -249,3 +250,6 @@ api_keys = sa.Table(
     sa.Column("last_used_at", sa.Double, nullable=True),
     sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
+
+# The artifact room's tables live with their room; importing them registers them on ``metadata``.
+import runyard.store.artifacts.tables  # noqa: E402, F401
