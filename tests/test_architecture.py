@@ -14,20 +14,21 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util", "manifest_digest"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),
     "runlog": set(),
     "store": set(),
     "sinks": {"runlog", "store"},
-    "sdk": {"runlog", "sinks"},
+    "artifacts": set(),  # runyard.Artifact: handed out by the SDK and the API, reaching its store through them
+    "sdk": {"runlog", "sinks", "artifacts"},
     "replay": {"runlog", "store"},
     "sync": {"replay", "runlog", "store", "sinks"},
-    "api": {"store", "replay"},
+    "api": {"store", "replay", "artifacts"},
     "demo": {"package", "sdk", "replay", "store"},
     "server": {"store", "replay"},
-    "package": {"sdk", "api"},
+    "package": {"sdk", "api", "artifacts"},
     "cli": {"*"},
 }
 

@@ -181,7 +181,8 @@ class ArtifactBody(TypedDict, total=False):
 
     ``action`` "log": the version's files are already in the store's blob store; the record commits its manifest:
     ``name``, ``type``, ``description``, ``metadata``, ``aliases`` (``latest`` is always added), ``digest`` (the
-    manifest's SHA-256) and ``files`` (``[path, digest, size, blob_key | None, ref | None]`` each).
+    manifest's SHA-256) and ``files``: ``[path, digest, size, ref]`` each, where a stored file's ``digest`` is its
+    content's SHA-256 and so its blob key, and a reference's ``ref`` is its URI (None for stored files).
     ``action`` "use": the run used the version ``digest`` of collection ``name`` in ``entity``/``project``.
     """
 

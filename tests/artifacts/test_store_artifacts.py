@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from runyard.errors import ConflictError, NotFoundError, UsageError
+from runyard.manifest_digest import manifest_digest
 from runyard.store import Store
-from runyard.store.artifacts.manifest import manifest_digest
 from runyard.store.writer import SqliteWriter, sqlite_file
 
 
 def _files(store: Store, contents: dict[str, bytes]) -> list[list[Any]]:
     blobs = store.artifacts.blobs
-    return [[path, blobs.put(data), len(data), blobs.put(data), None] for path, data in sorted(contents.items())]
+    return [[path, blobs.put(data), len(data), None] for path, data in sorted(contents.items())]
 
 
 def _log(
@@ -175,7 +175,7 @@ def test_gc_frees_unreferenced_blobs_after_the_grace_period(astore: Store, tmp_p
     assert dry.deleted == 1 and dry.bytes_freed == 3000 and blobs.exists(dry.keys[0])
     report = astore.artifacts.gc(grace_s=3600)
     assert report.deleted == 1 and report.bytes_freed == 3000 and report.too_young == 1 and report.referenced == 1
-    assert not blobs.exists(report.keys[0]) and blobs.exists(fresh) and blobs.exists(kept[0][3])
+    assert not blobs.exists(report.keys[0]) and blobs.exists(fresh) and blobs.exists(kept[0][1])
     # Putting content again touches it: a gc that listed it as old must not delete it now.
     os.utime(blobs.path(fresh), (old, old))  # type: ignore[attr-defined]
     again = blobs.put_file(_write(tmp_path / "f", b"just uploaded, manifest not committed yet"))

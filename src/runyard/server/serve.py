@@ -54,6 +54,7 @@ def serve(
     path: str = "",
     key_folder: Path | None = None,
     blobs: str | None = None,
+    default_blobs: str | None = None,
     sock: socket.socket | None = None,
     public_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
@@ -66,9 +67,9 @@ def serve(
     users reach the server at behind a proxy) is recorded in the store: run URLs name it. With ``key_folder``,
     also prints the API key that wandb clients log in with (kept in ``key_folder/api-key``; see
     docs/wandb-protocol.md). ``blobs`` is where run files go (see :meth:`Store.open`; None: the store's recorded
-    location, if any). ``sock`` is a socket already bound to ``host:port`` (``runyard demo`` takes its port
-    before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the server answers to (see
-    :mod:`runyard.server.origins`). Returns an exit code.
+    location, if any; else ``default_blobs``). ``sock`` is a socket already bound to ``host:port`` (``runyard
+    demo`` takes its port before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the
+    server answers to (see :mod:`runyard.server.origins`). Returns an exit code.
     """
     import uvicorn
 
@@ -77,7 +78,7 @@ def serve(
         if sock is None:
             return 1
     try:
-        store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs)
+        store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs, default_blobs=default_blobs)
     except BaseException:
         sock.close()
         raise

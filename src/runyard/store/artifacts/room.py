@@ -154,7 +154,7 @@ class Artifacts:
         :class:`~runyard.errors.NotFoundError` for a missing run or project.
         """
         blobs = self.blobs
-        missing = [f[0] for f in body.get("files") or () if f[3] is not None and not blobs.exists(f[3])]
+        missing = [f[0] for f in body.get("files") or () if not f[3] and not blobs.exists(f[1])]
         if missing:
             raise StoreError(f"the blob store does not hold the content of {missing[:3]}: upload the files first")
 

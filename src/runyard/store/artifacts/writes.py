@@ -104,7 +104,7 @@ def commit_version(sql: Sql, run_pk: int | None, project_id: int, body: dict[str
             "VALUES (:v, :path, :digest, :size, :blob, :ref)",
             [
                 {"v": version, "path": text_safe(str(f[0])), "digest": str(f[1]), "size": int(f[2]),
-                 "blob": f[3], "ref": f[4]}
+                 "blob": None if f[3] else str(f[1]), "ref": f[3] or None}
                 for f in files
             ],
         )  # fmt: skip

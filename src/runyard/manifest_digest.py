@@ -1,4 +1,4 @@
-"""An artifact version's manifest digest: what makes two logs of the same content one version."""
+"""An artifact version's manifest digest: what makes two logs of the same content one version (SDK and store)."""
 
 from __future__ import annotations
 
