@@ -22,6 +22,7 @@ from runyard.errors import Error
 if TYPE_CHECKING:
     from runyard import util
     from runyard.api import Api
+    from runyard.artifacts import Artifact
     from runyard.sdk.alerts import AlertLevel
     from runyard.sdk.api import (
         alert,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         unwatch,
         watch,
     )
+    from runyard.sdk.artifact_api import log_artifact, log_code, log_model, restore, save, use_artifact, use_model
     from runyard.sdk.init import init
     from runyard.sdk.metrics import Metric
     from runyard.sdk.run import Run
@@ -47,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AlertLevel",
     "Api",
+    "Artifact",
     "Error",
     "Metric",
     "Run",
@@ -59,10 +62,15 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "log_code",
+    "log_model",
     "login",
     "mark_preempting",
     "require",
+    "restore",
     "run",
+    "save",
     "setup",
     "summary",
     "teardown",
@@ -71,6 +79,8 @@ __all__ = [
     "termsetup",
     "termwarn",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "util",
     "watch",
 ]
@@ -99,6 +109,14 @@ _LAZY = {
     "Run": "runyard.sdk.run",
     "Settings": "runyard.settings",
     "Api": "runyard.api",
+    "Artifact": "runyard.artifacts",
+    "log_artifact": "runyard.sdk.artifact_api",
+    "use_artifact": "runyard.sdk.artifact_api",
+    "log_model": "runyard.sdk.artifact_api",
+    "use_model": "runyard.sdk.artifact_api",
+    "log_code": "runyard.sdk.artifact_api",
+    "save": "runyard.sdk.artifact_api",
+    "restore": "runyard.sdk.artifact_api",
 }
 # Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
 _SUBMODULES = frozenset({"util"})
