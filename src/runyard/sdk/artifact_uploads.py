@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from runyard.artifacts import Artifact
     from runyard.artifacts.backend import ArtifactBackend, VersionRecord
     from runyard.sdk.run import Run
-    from runyard.sinks import LocalSink
+    from runyard.sinks.artifact_access import ArtifactAccess
 
 __all__ = ["ArtifactUploads", "UploadJob"]
 
@@ -85,22 +85,27 @@ class ArtifactUploads:
         self._queue: queue.Queue[UploadJob | None] = queue.Queue()
         self._jobs: list[UploadJob] = []
         self._lock = threading.Lock()
-        self._sink: LocalSink | None = None
+        self._access: ArtifactAccess | None = None
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2), thread_name_prefix="runyard-hash")
 
     # -- the store
 
-    def backend(self) -> ArtifactBackend:
-        """The store's artifact room (opened once, on first use)."""
+    def access(self) -> ArtifactAccess:
+        """The store, as artifacts reach it (opened once, on first use)."""
         with self._lock:
-            if self._sink is None:
-                from runyard.sinks import LocalSink
+            if self._access is None:
+                from runyard.sinks.artifact_access import ArtifactAccess
 
                 settings = self.run.settings
-                self._sink = LocalSink(settings.store_url, settings.crash_timeout)
-            store = self._sink.store
-        room: ArtifactBackend = store.artifacts
+                self._access = ArtifactAccess(settings.store_url, settings.crash_timeout)
+            return self._access
+
+    def backend(self) -> ArtifactBackend:
+        """The store's artifact room (opening the store on first use)."""
+        access = self.access()
+        with self._lock:
+            room: ArtifactBackend = access.room()
         return room
 
     # -- the queue
@@ -131,8 +136,8 @@ class ArtifactUploads:
             finally:
                 job.finished.set()
 
-    def _put(self, job: UploadJob, path: Path) -> tuple[str, int]:
-        key, size, new = self.backend().blobs.put_file(path)
+    def _put(self, job: UploadJob, path: Path, durable: bool = True) -> tuple[str, int]:
+        key, size, new = self.access().blobs().put_file(path, durable=durable)
         with self._lock:
             job.done_bytes += size
             job.new_bytes += new
@@ -142,13 +147,18 @@ class ArtifactUploads:
         artifact = job.artifact
         assert artifact is not None
         run = self.run
-        backend = self.backend()
-        backend.check_type(run.entity, run.project, artifact._name, artifact.type)
+        access = self.access()
+        access.check_type(run.entity, run.project, artifact._name, artifact.type)
+        blobs = access.blobs()
         entries = list(artifact.manifest.values())
         stored = [e for e in entries if e.ref is None and e.local_path is not None]
-        results = self._pool.map(lambda e: self._put(job, Path(str(e.local_path))), stored)
+        # Small files are flushed to disk together (one sync, not one per file) before the manifest is written.
+        small = len(stored) > 1
+        results = self._pool.map(lambda e: self._put(job, Path(str(e.local_path)), durable=not small), stored)
         for entry, (key, size) in zip(stored, results, strict=True):
             entry.digest, entry.size, entry.blob_key = key, size, key
+        if small and job.new_bytes:
+            blobs.flush()
         files = [[e.path, e.digest, int(e.size or 0), e.ref] for e in entries]
         job.digest = manifest_digest(files)
         body = {
@@ -213,8 +223,8 @@ class ArtifactUploads:
         return problems
 
     def close(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
+        if self._access is not None:
+            self._access.close()
 
 
 def _mb(n: int) -> str:

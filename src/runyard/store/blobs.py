@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -90,13 +91,19 @@ class BlobStore(Protocol):
         """Remove the blob stored under ``key``; returns whether there was one."""
         ...
 
-    def put_file(self, path: Path) -> tuple[str, int, int]:
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
         """Store the content of the file at ``path``, reading it first to find its key, so that content already
         stored is neither copied nor written again; returns ``(key, size, bytes newly stored)``.
 
         Content already stored is touched (its age restarts): a garbage collection running meanwhile keeps it
-        for its grace period, long enough for the caller to commit whatever references it.
+        for its grace period, long enough for the caller to commit whatever references it. With ``durable=False``
+        the content is not flushed to disk one file at a time: call :meth:`flush` once before committing
+        anything that references it (many small files: one flush instead of one per file).
         """
+        ...
+
+    def flush(self) -> None:
+        """Make every blob written with ``durable=False`` durable."""
         ...
 
     def touch(self, key: str) -> None:
@@ -240,21 +247,33 @@ class FolderBlobs:
             raise BlobError(f"cannot delete blob {key} from {self.root}: {exc}") from exc
         return True
 
-    def put_file(self, path: Path) -> tuple[str, int, int]:
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
+        before = _stamp(path)
         key, size = file_key(path)
-        if self.exists(key):
-            self.touch(key)
-            return key, size, 0
+        final = self.path(key)
+        try:
+            # A blob of the wrong size is one a crash cut short before it was flushed: write it again.
+            if final.stat().st_size == size:
+                self.touch(key)
+                return key, size, 0
+        except FileNotFoundError:
+            pass
         with self._temp() as (fh, tmp):
-            digest = hashlib.sha256()
-            with open(path, "rb") as source:
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-                    fh.write(chunk)
-            if digest.hexdigest() != key:
+            fh.close()
+            shutil.copyfile(path, tmp)  # in the kernel (copy_file_range/sendfile), from the page cache just read
+            if _stamp(path) != before:
                 raise BlobError(f"{path} changed while it was being stored; store it again once it is written")
-            self._commit(fh, tmp, key)
+            if durable:
+                with open(tmp, "rb+") as again:
+                    os.fsync(again.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            if durable:
+                _fsync_dir(final.parent)
         return key, size, size
+
+    def flush(self) -> None:
+        os.sync()
 
     def touch(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -308,6 +327,14 @@ class FolderBlobs:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         _fsync_dir(final.parent)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise BlobError(f"cannot read {path}: {exc}") from exc
+    return st.st_mtime_ns, st.st_size
 
 
 def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
@@ -425,7 +452,7 @@ class S3Blobs:
             raise self._error("delete", key, exc) from exc
         return True
 
-    def put_file(self, path: Path) -> tuple[str, int, int]:
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
         key, size = file_key(path)
         if self.exists(key):
             self.touch(key)
@@ -436,6 +463,9 @@ class S3Blobs:
         except Exception as exc:
             raise self._error("write", key, exc) from exc
         return key, size, size
+
+    def flush(self) -> None:
+        pass  # an S3 PUT is durable when it returns
 
     def touch(self, key: str) -> None:
         name = self.object_name(key)
