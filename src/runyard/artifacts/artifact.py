@@ -15,7 +15,7 @@ from typing import IO, Any, Protocol
 
 from runyard.artifacts.backend import ArtifactBackend, FileRecord, VersionRecord
 from runyard.artifacts.errors import ArtifactCorruptError, ArtifactFinalizedError, ArtifactNotLoggedError
-from runyard.artifacts.references import reference_entries, sha256_file
+from runyard.artifacts.references import sha256_file
 from runyard.errors import UsageError
 from runyard.manifest_digest import manifest_digest
 
@@ -294,6 +294,8 @@ class Artifact:
         uri = str(uri)
         if "://" not in uri:
             uri = Path(uri).absolute().as_uri()
+        from runyard.artifacts.references import reference_entries
+
         added = []
         for entry_name, digest, size, ref in reference_entries(uri, name, checksum, max_objects):
             entry = ArtifactManifestEntry(_clean_name(entry_name), digest, size, None, ref)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -87,6 +86,8 @@ def _s3_entry(bucket: str, key: str, uri: str, name: str | None, checksum: bool)
 def _http_entry(uri: str, name: str | None, checksum: bool) -> Reference:
     if not checksum:
         return (name or _default_name(uri), uri, 0, uri)
+    import urllib.request  # here: it loads http, email and ssl, which logging a file never needs
+
     request = urllib.request.Request(uri, method="HEAD")
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:

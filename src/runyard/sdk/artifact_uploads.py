@@ -16,7 +16,6 @@ import queue
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,8 @@ from runyard.errors import Error, StoreError, TooLargeError
 from runyard.manifest_digest import manifest_digest
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from runyard.artifacts import Artifact
     from runyard.artifacts.backend import ArtifactBackend, VersionRecord
     from runyard.sdk.run import Run
@@ -48,6 +49,7 @@ class UploadJob:
         self.done_bytes = 0
         self.new_bytes = 0
         self.digest: str | None = None
+        self.seq = 0  # the run-log record that commits it
         self.error: BaseException | None = None
         self.finished = threading.Event()
 
@@ -62,13 +64,19 @@ class UploadJob:
         if self.error is not None:
             raise self.error
         assert self.artifact is not None and self.digest is not None
-        backend = self._uploads.backend()
-        run = self._uploads.run
+        uploads = self._uploads
+        run = uploads.run
         deadline = time.monotonic() + (timeout if timeout is not None else _COMMIT_WAIT_S)
         while True:
-            found = backend.version(run.entity, run.project, self.artifact._name, self.digest)
-            if found is not None:
-                return found, backend
+            # Its own record applied (a re-log finds the version already there, but not yet its new aliases).
+            access = uploads.access()
+            with uploads._access_lock:
+                applied = access.progress(run._session) >= self.seq
+            if applied:
+                backend = uploads.backend()
+                found = backend.version(run.entity, run.project, self.artifact._name, self.digest)
+                if found is not None:
+                    return found, backend
             if time.monotonic() > deadline:
                 raise StoreError(
                     f"{self.label}: its files are stored but the store has not committed the version yet (the run's "
@@ -86,14 +94,15 @@ class ArtifactUploads:
         self._jobs: list[UploadJob] = []
         self._lock = threading.Lock()
         self._access: ArtifactAccess | None = None
+        self._access_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2), thread_name_prefix="runyard-hash")
+        self._pool: ThreadPoolExecutor | None = None  # made by the background thread: its import is not free
 
     # -- the store
 
     def access(self) -> ArtifactAccess:
         """The store, as artifacts reach it (opened once, on first use)."""
-        with self._lock:
+        with self._access_lock:
             if self._access is None:
                 from runyard.sinks.artifact_access import ArtifactAccess
 
@@ -104,7 +113,7 @@ class ArtifactUploads:
     def backend(self) -> ArtifactBackend:
         """The store's artifact room (opening the store on first use)."""
         access = self.access()
-        with self._lock:
+        with self._access_lock:
             room: ArtifactBackend = access.room()
         return room
 
@@ -154,6 +163,10 @@ class ArtifactUploads:
         stored = [e for e in entries if e.ref is None and e.local_path is not None]
         # Small files are flushed to disk together (one sync, not one per file) before the manifest is written.
         small = len(stored) > 1
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2), thread_name_prefix="runyard-hash")
         results = self._pool.map(lambda e: self._put(job, Path(str(e.local_path)), durable=not small), stored)
         for entry, (key, size) in zip(stored, results, strict=True):
             entry.digest, entry.size, entry.blob_key = key, size, key
@@ -177,18 +190,18 @@ class ArtifactUploads:
                 f"artifact {artifact._name} has {len(files)} files, more than one manifest holds yet (about 200,000): "
                 "split it into several artifacts, or pack small files into archives"
             )
-        self._write(R.KIND_ARTIFACT, body, job)
+        job.seq = self._write(R.KIND_ARTIFACT, body, job)
 
     def _file(self, job: UploadJob) -> None:
         key, size = self._put(job, Path(job.extra["path"]))
         self._write(R.KIND_FILE, {"name": job.extra["name"], "blob": key, "size": size}, job)
 
-    def _write(self, kind: str, body: dict[str, Any], job: UploadJob) -> None:
+    def _write(self, kind: str, body: dict[str, Any], job: UploadJob) -> int:
         run = self.run
         with run._lock:
             if run._finished:
                 raise StoreError(f"{job.label} was not stored: the run finished first")
-            run._write(kind, body)
+            return run._write(kind, body)
 
     # -- the end
 
@@ -214,7 +227,8 @@ class ArtifactUploads:
                 last = now
             waiting[0].finished.wait(0.2)
         self._queue.put(None)
-        self._pool.shutdown(wait=False)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
         problems = []
         for job in self._jobs:
             if job.error is not None:

@@ -24,13 +24,20 @@ class ArtifactAccess:
         self._sink: LocalSink | None = None
         self._blobs: BlobStore | None = None
 
-    def room(self) -> Artifacts:
-        """The store's artifact room (opens the store: loads SQLAlchemy)."""
+    def _local(self) -> LocalSink:
         if self._sink is None:
             from runyard.sinks.local import LocalSink
 
             self._sink = LocalSink(self.url, self.crash_timeout)
-        return self._sink.store.artifacts
+        return self._sink
+
+    def room(self) -> Artifacts:
+        """The store's artifact room (opens the store: loads SQLAlchemy)."""
+        return self._local().store.artifacts
+
+    def progress(self, session: str) -> int:
+        """The last record of ``session`` the store has applied (a SQLite store: read without SQLAlchemy)."""
+        return self._local().progress(session)
 
     def blobs(self) -> BlobStore:
         """The store's blob store."""
