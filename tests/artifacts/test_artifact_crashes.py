@@ -68,3 +68,17 @@ def test_killed_after_the_manifest_keeps_the_version(tmp_path: Path, monkeypatch
         assert artifact.version == "v0" and artifact.logged_by() == "r1"
         folder = Path(artifact.download(str(tmp_path / "dl")))
         assert (folder / "w.bin").read_bytes() == (tmp_path / "w.bin").read_bytes()
+
+
+def test_save_code_logs_the_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("import runyard\nrun = runyard.init(project='code', id='c1', save_code=True)\nrun.finish()\n")
+    (tmp_path / "helper.py").write_text("x = 1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
+    env.update(RUNYARD_DIR=str(tmp_path), RUNYARD_SILENT="true", PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, timeout=120, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("RUNYARD_DIR", str(tmp_path))
+    with runyard.Api() as api:
+        [code] = api.run("code/c1").logged_artifacts()
+        assert code.type == "code" and [e.path for e in code.files()] == ["train.py"]
