@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from runyard.server.routes import ingest, meta, projects, run, runs
+from runyard.server.routes import artifacts, ingest, meta, projects, run, runs
 
 __all__ = ["api_router"]
 
@@ -14,3 +14,4 @@ api_router.include_router(projects.router)
 api_router.include_router(runs.router)
 api_router.include_router(run.router)
 api_router.include_router(ingest.router)
+api_router.include_router(artifacts.router)
