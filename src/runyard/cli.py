@@ -176,6 +176,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         crash_timeout=settings.crash_timeout,
         key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
+        gc_hours=args.gc_hours,
         public_url=args.url,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
@@ -302,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
     p_server.add_argument("--url", default=None, help=_URL_HELP)
+    p_server.add_argument(
+        "--gc-hours",
+        type=float,
+        default=None,
+        metavar="H",
+        help="delete stored blobs nothing references every H hours (as `runyard gc`, with a day's grace); "
+        "default: never (run `runyard gc` yourself)",
+    )
     p_server.add_argument(
         "--dir",
         default=None,

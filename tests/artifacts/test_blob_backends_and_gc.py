@@ -94,3 +94,14 @@ def test_runyard_gc_reports_what_it_frees(quiet_root: Path, capsys: pytest.Captu
     assert cli_main(["gc", "--dir", str(quiet_root), "--grace-minutes", "0"]) == 0
     out = capsys.readouterr().out
     assert "deleted 1 unreferenced blob(s), 39.1 KB freed" in out, out
+
+
+def test_the_servers_collector_deletes_what_nothing_references(tmp_path: Path) -> None:
+    from runyard.server.blob_gc import BlobCollector
+
+    with Store.open(f"sqlite:///{tmp_path}/s/runyard.db", blobs=str(tmp_path / "blobs")) as store:
+        assert store.blobs is not None
+        key = store.blobs.put(b"orphan")
+        collector = BlobCollector(store, interval_s=3600, grace_s=0)
+        collector.collect_once()
+        assert collector.rounds == 1 and not store.blobs.exists(key)
