@@ -51,3 +51,25 @@ def test_outputs_inputs_files_and_download(
     expect(page.get_by_test_id("artifact-inputs").get_by_test_id("artifact-row")).to_have_attribute(
         "data-name", "ds:v0"
     )
+
+
+def test_project_artifacts_page(root: Path, tmp_path: Path, page: Any, request: pytest.FixtureRequest) -> None:
+    for i in range(2):
+        (tmp_path / "w.bin").write_bytes(bytes([i]) * 100)
+        with runyard.init(project="arts2") as run:
+            run.log_model(tmp_path / "w.bin", name="net", aliases=["best"] if i == 0 else None)
+    server = request.getfixturevalue("server")
+
+    page.goto(f"{server}/{run.entity}/arts2/runs/{run.id}")
+    page.get_by_test_id("crumb-artifacts").click()
+    expect(page.get_by_test_id("artifacts-page")).to_be_visible()
+    expect(page.get_by_test_id("artifact-type")).to_have_attribute("data-name", "model")
+    expect(page.get_by_test_id("artifact-collection")).to_have_attribute("data-name", "net")
+    versions = page.get_by_test_id("artifact-version")
+    expect(versions).to_have_count(2)
+    assert [v.get_attribute("data-name") for v in versions.all()] == ["v1", "v0"]
+    expect(versions.nth(0).get_by_test_id("artifact-aliases")).to_have_text("latest")
+    expect(versions.nth(1).get_by_test_id("artifact-aliases")).to_have_text("best")
+    versions.nth(1).get_by_test_id("artifact-version-open").click()
+    expect(page.get_by_test_id("artifact-file")).to_have_attribute("data-name", "w.bin")
+    screenshot(page, "project-artifacts")

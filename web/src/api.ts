@@ -124,6 +124,11 @@ export interface ArtifactVersion {
   logged_by: string | null;
 }
 
+export interface ArtifactTypeInfo {
+  name: string;
+  collections: { name: string; description: string | null; versions: number; keep_last: number | null }[];
+}
+
 export interface ArtifactFile {
   path: string;
   digest: string;
@@ -245,6 +250,13 @@ export const api = {
     request<{ files: RunFile[] }>("GET", `${runPath(entity, project, runId)}/files`).then((r) => r.files),
   runArtifacts: (entity: string, project: string, runId: string) =>
     request<{ logged: ArtifactVersion[]; used: ArtifactVersion[] }>("GET", `${runPath(entity, project, runId)}/artifacts`),
+  projectArtifacts: (entity: string, project: string) =>
+    request<{ types: ArtifactTypeInfo[] }>("GET", `/projects/${seg(entity)}/${seg(project)}/artifacts`).then((r) => r.types),
+  collection: (entity: string, project: string, name: string) =>
+    request<{ name: string; type: string; description: string | null; versions: ArtifactVersion[] }>(
+      "GET",
+      `/projects/${seg(entity)}/${seg(project)}/artifacts/${seg(name)}`,
+    ),
   artifact: (entity: string, project: string, name: string, version: string) =>
     request<ArtifactDetail>("GET", `/projects/${seg(entity)}/${seg(project)}/artifacts/${seg(name)}/${seg(version)}`),
   fileUrl: (entity: string, project: string, runId: string, name: string) =>

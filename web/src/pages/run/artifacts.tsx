@@ -117,7 +117,7 @@ function VersionList(props: { title: string; testid: string; versions: ArtifactV
   );
 }
 
-function VersionDetail({ version }: { version: ArtifactVersion }) {
+export function VersionDetail({ version }: { version: ArtifactVersion }) {
   const [detail, setDetail] = useState<ArtifactDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
