@@ -40,6 +40,9 @@ def test_outputs_inputs_files_and_download(
     expect(detail.get_by_test_id("artifact-user")).to_have_text(user.id)
     expect(detail.get_by_test_id("artifact-metadata")).to_contain_text('"rows": 1')
     expect(detail.get_by_test_id("artifact-file")).to_have_count(2)
+    graph = detail.get_by_test_id("lineage-graph")
+    assert [n.get_attribute("data-name") for n in graph.get_by_test_id("lineage-run").all()] == [maker.id, user.id]
+    expect(graph.get_by_test_id("lineage-artifact")).to_have_attribute("data-name", "ds:v0")
     screenshot(page, "run-artifacts")
     with page.expect_download() as info:
         detail.locator('[data-name="data.csv"]').get_by_test_id("artifact-file-download").click()

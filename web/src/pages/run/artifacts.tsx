@@ -160,6 +160,7 @@ export function VersionDetail({ version }: { version: ArtifactVersion }) {
           {detail.digest.slice(0, 12)}
         </span>
       </p>
+      <LineageGraph detail={detail} />
       {Object.keys(detail.metadata).length > 0 && (
         <pre class="mono artifact-metadata" data-testid="artifact-metadata">
           {JSON.stringify(detail.metadata, null, 2)}
@@ -185,5 +186,60 @@ export function VersionDetail({ version }: { version: ArtifactVersion }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+const NODE_W = 150;
+const NODE_H = 28;
+const ROW = 40;
+
+/** The version's lineage, one hop each way: the run that logged it → the version → the runs that used it. */
+function LineageGraph({ detail }: { detail: ArtifactDetail }) {
+  const users = detail.used_by;
+  const rows = Math.max(1, users.length);
+  const height = rows * ROW + 8;
+  const mid = height / 2;
+  const x = [8, 8 + NODE_W + 60, 8 + 2 * (NODE_W + 60)];
+  const userY = (i: number) => 4 + i * ROW + (ROW - NODE_H) / 2 + NODE_H / 2;
+  const node = (cx: number, cy: number, label: string, kind: string, href?: string) => {
+    const box = (
+      <g data-testid={`lineage-${kind}`} data-name={label}>
+        <rect
+          x={cx}
+          y={cy - NODE_H / 2}
+          width={NODE_W}
+          height={NODE_H}
+          rx={kind === "artifact" ? 14 : 4}
+          class={`lineage-node lineage-${kind}`}
+        />
+        <text x={cx + NODE_W / 2} y={cy + 4} text-anchor="middle" class="lineage-label">
+          {label.length > 20 ? `${label.slice(0, 19)}…` : label}
+        </text>
+      </g>
+    );
+    return href ? <a href={href}>{box}</a> : box;
+  };
+  return (
+    <svg
+      class="lineage-graph"
+      data-testid="lineage-graph"
+      width={x[2]! + NODE_W + 8}
+      height={height}
+      role="img"
+      aria-label="lineage"
+    >
+      {detail.logged_by && (
+        <line x1={x[0]! + NODE_W} y1={mid} x2={x[1]!} y2={mid} class="lineage-edge" />
+      )}
+      {users.map((_, i) => (
+        <line key={i} x1={x[1]! + NODE_W} y1={mid} x2={x[2]!} y2={userY(i)} class="lineage-edge" />
+      ))}
+      {node(x[0]!, mid, detail.logged_by ?? "deleted run", "run",
+        detail.logged_by ? paths.run(detail.entity, detail.project, detail.logged_by) : undefined)}
+      {node(x[1]!, mid, detail.qualified_name, "artifact")}
+      {users.map((u, i) => (
+        <Fragment key={u.run_id}>{node(x[2]!, userY(i), u.run_id, "run", paths.run(u.entity, u.project, u.run_id))}</Fragment>
+      ))}
+    </svg>
   );
 }
