@@ -14,7 +14,7 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util", "manifest_digest"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),
@@ -22,13 +22,14 @@ ALLOWED = {
     "store": set(),
     "media": set(),  # the data types users log: pure, so every side can read and write them
     "sinks": {"runlog", "store"},
-    "sdk": {"runlog", "sinks", "media"},
+    "artifacts": set(),  # runyard.Artifact: handed out by the SDK and the API, reaching its store through them
+    "sdk": {"runlog", "sinks", "media", "artifacts"},
     "replay": {"runlog", "store"},
     "sync": {"replay", "runlog", "store", "sinks"},
-    "api": {"store", "replay", "media"},
+    "api": {"store", "replay", "media", "artifacts"},
     "demo": {"package", "sdk", "replay", "store"},
     "server": {"store", "replay", "media"},
-    "package": {"sdk", "api", "media"},
+    "package": {"sdk", "api", "media", "artifacts"},
     "cli": {"*"},
 }
 

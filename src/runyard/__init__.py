@@ -22,6 +22,7 @@ from runyard.errors import Error
 if TYPE_CHECKING:
     from runyard import util
     from runyard.api import Api
+    from runyard.artifacts import Artifact
     from runyard.media import Audio, Histogram, Html, Image, Molecule, Object3D, Table, Video, plot, plot_table
     from runyard.sdk.alerts import AlertLevel
     from runyard.sdk.api import (
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         unwatch,
         watch,
     )
+    from runyard.sdk.artifact_api import log_artifact, log_code, log_model, restore, save, use_artifact, use_model
     from runyard.sdk.init import init
     from runyard.sdk.metrics import Metric
     from runyard.sdk.run import Run
@@ -48,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AlertLevel",
     "Api",
+    "Artifact",
     "Audio",
     "Error",
     "Histogram",
@@ -68,12 +71,17 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "log_code",
+    "log_model",
     "login",
     "mark_preempting",
     "plot",
     "plot_table",
     "require",
+    "restore",
     "run",
+    "save",
     "setup",
     "summary",
     "teardown",
@@ -82,6 +90,8 @@ __all__ = [
     "termsetup",
     "termwarn",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "util",
     "watch",
 ]
@@ -120,6 +130,14 @@ _LAZY = {
     "Molecule": "runyard.media",
     "plot": "runyard.media",
     "plot_table": "runyard.media",
+    "Artifact": "runyard.artifacts",
+    "log_artifact": "runyard.sdk.artifact_api",
+    "use_artifact": "runyard.sdk.artifact_api",
+    "log_model": "runyard.sdk.artifact_api",
+    "use_model": "runyard.sdk.artifact_api",
+    "log_code": "runyard.sdk.artifact_api",
+    "save": "runyard.sdk.artifact_api",
+    "restore": "runyard.sdk.artifact_api",
 }
 # Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
 _SUBMODULES = frozenset({"util"})

@@ -92,6 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if code != 0 or sock is None:
             return code
         from runyard.server.serve import serve
+        from runyard.store.store import default_blob_location
 
         settings = _settings(args)
         print("\nThe web app shows the runs at the address below.", flush=True)
@@ -101,6 +102,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             port=args.port,
             crash_timeout=settings.crash_timeout,
             path=f"{demo_entity()}/{PROJECT}",
+            default_blobs=default_blob_location(settings.store_url),
             sock=sock,
             public_url=args.url,
         )
@@ -111,6 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
+    from runyard.store.store import default_blob_location
 
     settings = _settings(args)
     if settings.no_local_data() and not args.create:
@@ -127,10 +130,39 @@ def cmd_ui(args: argparse.Namespace) -> int:
         crash_timeout=settings.crash_timeout,
         key_folder=settings.data_dir,
         blobs=args.blobs,
+        default_blobs=default_blob_location(settings.store_url),
         public_url=args.url,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
     )
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from runyard.store import Store
+    from runyard.store.store import default_blob_location
+
+    settings = _settings(args)
+    if settings.no_local_data() and args.store_url is None:
+        print(f"runyard gc: {settings.no_local_data_message('--dir')}", file=sys.stderr)
+        return 2
+    with Store.open(settings.store_url, default_blobs=default_blob_location(settings.store_url)) as store:
+        report = store.artifacts.gc(grace_s=args.grace_minutes * 60.0, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        f"runyard gc: {verb} {report.deleted} unreferenced blob(s), {_bytes(report.bytes_freed)} "
+        f"{'to free' if args.dry_run else 'freed'}; kept {report.referenced} referenced and {report.too_young} "
+        f"younger than {args.grace_minutes:g} minute(s)"
+    )
+    return 0
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{n} B"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -144,6 +176,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         crash_timeout=settings.crash_timeout,
         key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
+        gc_hours=args.gc_hours,
         public_url=args.url,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
@@ -194,8 +227,8 @@ _URL_HELP = "the address users reach this server at, if not the one it listens o
 _BLOBS_HELP = (
     "where run files are stored: a folder (a path or file:///abs/path) or an S3-compatible bucket "
     "(s3://bucket/prefix; pip install 'runyard[s3]', AWS_ENDPOINT_URL and credentials from the environment). "
-    "Recorded in the store the first time; later opens use the recorded one. Default: the recorded location, "
-    "or none (files stay in the database)"
+    "Recorded in the store the first time; later opens use the recorded one. Default: the recorded location; "
+    "else, for `runyard ui` on a SQLite store, the folder blobs/ beside it; else none (files stay in the database)"
 )
 
 
@@ -252,12 +285,32 @@ def build_parser() -> argparse.ArgumentParser:
     common(p_ui)
     p_ui.set_defaults(func=cmd_ui)
 
+    p_gc = sub.add_parser("gc", help="delete stored blobs nothing references (deleted artifacts, replaced files)")
+    p_gc.add_argument(
+        "--grace-minutes",
+        type=float,
+        default=24 * 60,
+        help="never delete a blob younger than this (default 1440: a day), so uploads whose manifest is not yet "
+        "committed stay",
+    )
+    p_gc.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    common(p_gc)
+    p_gc.set_defaults(func=cmd_gc)
+
     p_server = sub.add_parser("server", help="serve the web app and API over a shared store")
     p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
     p_server.add_argument("--url", default=None, help=_URL_HELP)
+    p_server.add_argument(
+        "--gc-hours",
+        type=float,
+        default=None,
+        metavar="H",
+        help="delete stored blobs nothing references every H hours (as `runyard gc`, with a day's grace); "
+        "default: never (run `runyard gc` yourself)",
+    )
     p_server.add_argument(
         "--dir",
         default=None,

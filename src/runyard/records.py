@@ -36,6 +36,7 @@ KIND_CONSOLE = "console"
 KIND_SYSTEM = "system"
 KIND_FILE = "file"
 KIND_GAP = "gap"
+KIND_ARTIFACT = "artifact"
 
 KINDS = frozenset(
     {
@@ -52,6 +53,7 @@ KINDS = frozenset(
         KIND_SYSTEM,
         KIND_FILE,
         KIND_GAP,
+        KIND_ARTIFACT,
     }
 )
 
@@ -172,6 +174,29 @@ class FileBody(TypedDict):
 
     name: str
     content: bytes
+
+
+class ArtifactBody(TypedDict, total=False):
+    """An artifact version logged or used by the run (see :mod:`runyard.store.artifacts`).
+
+    ``action`` "log": the version's files are already in the store's blob store; the record commits its manifest:
+    ``name``, ``type``, ``description``, ``metadata``, ``aliases`` (``latest`` is always added), ``digest`` (the
+    manifest's SHA-256) and ``files``: ``[path, digest, size, ref]`` each, where a stored file's ``digest`` is its
+    content's SHA-256 and so its blob key, and a reference's ``ref`` is its URI (None for stored files).
+    ``action`` "use": the run used the version ``digest`` of collection ``name`` in ``entity``/``project``.
+    """
+
+    action: str
+    name: str
+    type: str
+    description: str | None
+    metadata: dict[str, Any]
+    aliases: list[str]
+    digest: str
+    files: list[list[Any]]
+    entity: str
+    project: str
+    t: float
 
 
 class GapBody(TypedDict):

@@ -186,8 +186,9 @@ def _begin(result: ReplayResult, first: list[Any], store: Target) -> None:
 def open_store(url: str, root: Path, crash_timeout: float = 300.0) -> Store:
     """Open the store at ``url`` and ingest whatever run logs under ``root`` it still lacks."""
     from runyard.store import Store
+    from runyard.store.store import default_blob_location
 
-    store = Store.open(url, crash_timeout=crash_timeout)
+    store = Store.open(url, crash_timeout=crash_timeout, default_blobs=default_blob_location(url))
     for result in catch_up(root, store):
         if result.applied:
             print(f"runyard: ingested {result.applied} records left in {result.path}", file=sys.stderr)

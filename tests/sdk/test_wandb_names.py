@@ -220,8 +220,8 @@ def test_init_arguments_without_effect_warn_once_and_fork_from_is_refused(tmp_pa
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.split("RESULT ", 1)[1])
     said = out["warnings"]
-    assert len(said) == 4, said  # save_code, sync_tensorboard, monitor_gym, and the alert; once each
-    assert sum("save_code=True is accepted but not supported yet" in text for text in said) == 1
+    # sync_tensorboard, monitor_gym, and the alert; once each (save_code saves the main script: tests/artifacts)
+    assert len(said) == 3, said
     assert sum("sync_tensorboard=True" in text and "TensorBoard" in text for text in said) == 1
     assert sum("monitor_gym=True" in text for text in said) == 1
     assert sum("alerts are not supported yet" in text for text in said) == 1

@@ -69,6 +69,8 @@ def test_ui_prints_its_url_and_answers(tmp_path: Path, spawn: list[subprocess.Po
     assert httpx.get(url + "api/v1/health", timeout=10).json()["ok"] is True
     assert httpx.get(url + "api/v1/projects", timeout=10).json() == {"projects": []}
     assert (tmp_path / "runyard" / "runyard.db").is_file()  # --create: a new store in the data folder
+    # Files (wandb.save, artifacts) go to a blob folder beside the store by default: no database-sized limit.
+    assert (tmp_path / "runyard" / "blobs").is_dir()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(10) == 0
 

@@ -36,6 +36,9 @@ def test_openapi_lists_every_endpoint(live: LiveServer) -> None:
         run + "/system",
         run + "/files",
         run + "/files/{name}",
+        run + "/artifacts",
+        "/api/v1/projects/{entity}/{project}/artifacts",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/{version}",
     ):
         assert path in paths, path
     assert "text/html" in live.client.get(live.url + "/docs").headers["content-type"]

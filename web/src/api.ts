@@ -106,6 +106,42 @@ export interface RunFile {
   updated_at: number;
 }
 
+export interface ArtifactVersion {
+  id: number;
+  entity: string;
+  project: string;
+  type: string;
+  name: string;
+  version: string;
+  qualified_name: string;
+  digest: string;
+  aliases: string[];
+  description: string | null;
+  metadata: Record<string, Json>;
+  size: number;
+  file_count: number;
+  created_at: number;
+  logged_by: string | null;
+}
+
+export interface ArtifactTypeInfo {
+  name: string;
+  collections: { name: string; description: string | null; versions: number; keep_last: number | null }[];
+}
+
+export interface ArtifactFile {
+  path: string;
+  digest: string;
+  size: number;
+  ref: string | null;
+  url: string | null;
+}
+
+export interface ArtifactDetail extends ArtifactVersion {
+  files: ArtifactFile[];
+  used_by: { entity: string; project: string; run_id: string }[];
+}
+
 export interface Workspace {
   settings: Record<string, Json>;
   updated_at: number | null;
@@ -212,6 +248,17 @@ export const api = {
     request<{ samples: SystemSample[] }>("GET", `${runPath(entity, project, runId)}/system?after=${after}`),
   files: (entity: string, project: string, runId: string) =>
     request<{ files: RunFile[] }>("GET", `${runPath(entity, project, runId)}/files`).then((r) => r.files),
+  runArtifacts: (entity: string, project: string, runId: string) =>
+    request<{ logged: ArtifactVersion[]; used: ArtifactVersion[] }>("GET", `${runPath(entity, project, runId)}/artifacts`),
+  projectArtifacts: (entity: string, project: string) =>
+    request<{ types: ArtifactTypeInfo[] }>("GET", `/projects/${seg(entity)}/${seg(project)}/artifacts`).then((r) => r.types),
+  collection: (entity: string, project: string, name: string) =>
+    request<{ name: string; type: string; description: string | null; versions: ArtifactVersion[] }>(
+      "GET",
+      `/projects/${seg(entity)}/${seg(project)}/artifacts/${seg(name)}`,
+    ),
+  artifact: (entity: string, project: string, name: string, version: string) =>
+    request<ArtifactDetail>("GET", `/projects/${seg(entity)}/${seg(project)}/artifacts/${seg(name)}/${seg(version)}`),
   fileUrl: (entity: string, project: string, runId: string, name: string) =>
     `${BASE}${runPath(entity, project, runId)}/files/${name.split("/").map(seg).join("/")}`,
 };

@@ -3,6 +3,7 @@ import { Link, paths, useRoute } from "./router";
 import { ProjectsPage } from "./pages/projects";
 import { WorkspacePage } from "./pages/workspace";
 import { RunPage } from "./pages/run";
+import { ArtifactsPage } from "./pages/artifacts";
 import { Empty } from "./components/common";
 
 export function App() {
@@ -26,6 +27,10 @@ export function App() {
                 <span>{route.runId}</span>
               </>
             )}
+            <span class="sep">·</span>
+            <Link href={paths.artifacts(route.entity, route.project)} data-testid="crumb-artifacts">
+              artifacts
+            </Link>
           </nav>
         )}
       </header>
@@ -42,6 +47,9 @@ export function App() {
             runId={route.runId}
             tab={route.tab}
           />
+        )}
+        {route.page === "artifacts" && (
+          <ArtifactsPage key={`${route.entity}/${route.project}`} entity={route.entity} project={route.project} />
         )}
         {route.page === "missing" && (
           <Empty title="No such page">

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { page: "projects" }
   | { page: "workspace"; entity: string; project: string }
+  | { page: "artifacts"; entity: string; project: string }
   | { page: "run"; entity: string; project: string; runId: string; tab: string }
   | { page: "missing"; path: string };
 
@@ -12,6 +13,7 @@ export function parseRoute(pathname: string, search: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: "projects" };
   if (parts.length === 2) return { page: "workspace", entity: parts[0]!, project: parts[1]! };
+  if (parts.length === 3 && parts[2] === "artifacts") return { page: "artifacts", entity: parts[0]!, project: parts[1]! };
   if (parts.length === 4 && parts[2] === "runs") {
     const tab = new URLSearchParams(search).get("tab") ?? "overview";
     return { page: "run", entity: parts[0]!, project: parts[1]!, runId: parts[3]!, tab };
@@ -45,6 +47,8 @@ export function useRoute(): Route {
 export const paths = {
   projects: () => "/",
   workspace: (entity: string, project: string) => `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}`,
+  artifacts: (entity: string, project: string) =>
+    `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/artifacts`,
   run: (entity: string, project: string, runId: string, tab?: string) =>
     `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}${
       tab && tab !== "overview" ? `?tab=${encodeURIComponent(tab)}` : ""

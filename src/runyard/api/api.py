@@ -13,6 +13,8 @@ from runyard.errors import NotFoundError, UsageError
 from runyard.settings import Settings, init_params_from_env
 
 if TYPE_CHECKING:
+    from runyard.api.artifacts import ArtifactCollection, ArtifactType
+    from runyard.artifacts import Artifact
     from runyard.store import ProjectRecord, Store
 
 __all__ = ["Api", "Project"]
@@ -171,6 +173,64 @@ class Api:
         raise NotFoundError(f"Could not find project {entity}/{name}")
 
     # -- paths ----------------------------------------------------------------------------------------------
+
+    # -- artifacts (runyard.api.artifacts)
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """The artifact version ``name`` names: ``[entity/][project/]name[:version]`` where version is ``vN``, an
+        alias (default ``latest``) or a manifest digest.
+
+        Raises :class:`~runyard.errors.NotFoundError` saying which part is missing.
+        """
+        from runyard.api import artifacts
+
+        return artifacts.artifact(self, name, type)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether :meth:`artifact` finds ``name``."""
+        try:
+            self.artifact(name, type)
+        except NotFoundError:
+            return False
+        return True
+
+    def artifacts(self, type_name: str | None, name: str, per_page: int = 50, tags: Any = None) -> list[Artifact]:
+        """Every version of the collection ``[entity/][project/]name``, newest first."""
+        from runyard.api import artifacts
+
+        return artifacts.artifact_versions(self, type_name, name)
+
+    def artifact_versions(self, type_name: str | None, name: str, per_page: int = 50) -> list[Artifact]:
+        """As :meth:`artifacts` (wandb's older name)."""
+        return self.artifacts(type_name, name)
+
+    def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
+        """The artifact types of a project (``entity/project`` or ``project``; default: the default project)."""
+        from runyard.api.artifacts import ArtifactType
+
+        entity, name = self._project_path(project)
+        return [ArtifactType(self, entity, name, t.name) for t in self._store.artifacts.types(entity, name)]
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
+        """One artifact type of a project."""
+        for found in self.artifact_types(project):
+            if found.name == type_name:
+                return found
+        raise NotFoundError(f"no artifact type {type_name!r} in {project or self._project}")
+
+    def artifact_collections(self, project_name: str, type_name: str) -> list[ArtifactCollection]:
+        """The collections of one type in a project."""
+        return self.artifact_type(type_name, project_name).collections()
+
+    def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
+        """The collection ``[entity/][project/]name`` of type ``type_name``."""
+        from runyard.api import artifacts
+
+        entity, project, collection = artifacts.collection_path(self, name)
+        info = self._store.artifacts.collection(entity, project, collection)
+        if info is None or info.type != type_name:
+            raise NotFoundError(f"no {type_name} artifact {collection!r} in {entity}/{project}")
+        return artifacts.ArtifactCollection(self, info)
 
     def _project_path(self, path: str | None) -> tuple[str, str]:
         parts = _split(path or "")

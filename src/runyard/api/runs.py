@@ -15,6 +15,7 @@ from runyard.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from runyard.api.api import Api
+    from runyard.artifacts import Artifact
     from runyard.media.table import Table
     from runyard.store import RunRecord, Store
 
@@ -370,6 +371,20 @@ class Run:
         infos = self._store.files(self.entity, self.project, self.id)
         wanted = None if not names else set(names)
         return [File(self, info) for info in infos if wanted is None or info.name in wanted]
+
+    def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The artifact versions this run logged, in the order it logged them."""
+        return self._artifacts("logged")
+
+    def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The artifact versions this run used (``use_artifact``), in order."""
+        return self._artifacts("used")
+
+    def _artifacts(self, kind: str) -> list[Artifact]:
+        from runyard.artifacts import Artifact
+
+        room = self._api._store.artifacts
+        return [Artifact._from_store(v, room) for v in room.run_artifacts(self.entity, self.project, self.id, kind)]
 
     def file(self, name: str) -> File:
         """The run's file called ``name``.

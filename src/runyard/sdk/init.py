@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from runyard import records as R
-from runyard.errors import ResumeError, StoreError, UnsupportedError, UsageError
+from runyard.errors import Error, ResumeError, StoreError, UnsupportedError, UsageError
 from runyard.names import new_run_id, new_run_name, new_session_id
 from runyard.runlog import RunLogWriter
 from runyard.runlog.binding import bind_to_server, unbind
@@ -33,14 +33,14 @@ _REINIT = ("return_previous", "finish_previous", "create_new", "default")
 # wandb.init arguments runyard accepts without acting on them (yet). Each warns once per process, and only when
 # it asks for something (a value other than None or False): what it asks for does not happen.
 _IGNORED = {
-    "save_code": "the script's code is not saved with the run",
     "sync_tensorboard": "TensorBoard event files are not synced into the run",
     "tensorboard": "TensorBoard event files are not synced into the run",
     "monitor_gym": "gym environment videos are not recorded",
     "magic": "framework hooks are not installed",
 }
-# Accepted without a word: they change nothing for a store that needs no login.
-_NO_EFFECT = frozenset({"anonymous", "force"})
+# Accepted without a word: they change nothing for a store that needs no login (save_code: acted on, see
+# _save_code).
+_NO_EFFECT = frozenset({"anonymous", "force", "save_code"})
 # Refused: ignoring them would start a new run unrelated to the one they name.
 _UNSUPPORTED = {
     "fork_from": (
@@ -325,7 +325,22 @@ def init(
             where = f"store {resolved.store_shown}"
         print(f"runyard: {verb} run {run.name} ({run_id}) in {entity}/{project} ({where})", file=sys.stderr)
     _start_observers(run, resolved)
+    if kwargs.get("save_code"):
+        _save_code(run)
     return run
+
+
+def _save_code(run: Run) -> None:
+    """``init(save_code=True)``: the main script, as a ``code`` artifact (as W&B's ``source-...``), in the
+    background; a run that cannot keep it (offline, to a server) says so once and goes on."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main or run.settings.mode == "disabled":
+        return
+    path = os.path.abspath(main)
+    try:
+        run.log_code(os.path.dirname(path), include_fn=lambda candidate, _root: os.path.abspath(candidate) == path)
+    except Error as exc:
+        warn_once("init:save_code", f"runyard.init: save_code=True: the code was not saved: {exc}", stacklevel=3)
 
 
 def _check_extra_arguments(kwargs: dict[str, Any]) -> None:

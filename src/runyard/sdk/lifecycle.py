@@ -95,8 +95,12 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
     code = int(exit_code or 0)
     if state is None:
         state = R.STATE_FINISHED if code == 0 else R.STATE_FAILED
+    from runyard.sdk.run_artifacts import finish_uploads
+
     run._wait_media()  # before the exit record: the files of every logged image are in the run log
-    problems = stop_observers(run)
+    quiet = run._settings.silent or run._settings.mode == "disabled"
+    problems = finish_uploads(run, quiet)  # before the exit record: their records come first
+    problems += stop_observers(run)
     with run._lock:
         if run._pending:
             try:

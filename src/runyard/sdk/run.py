@@ -37,6 +37,8 @@ from runyard.summary_fold import SummaryFolder
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from runyard.artifacts import Artifact
+    from runyard.sdk.artifact_uploads import ArtifactUploads
     from runyard.sdk.console import ConsoleCapture
     from runyard.sdk.media_writer import MediaWriter
     from runyard.sdk.metadata import MetadataProbe
@@ -120,6 +122,9 @@ class Run:
         self._packer = msgpack.Packer(use_bin_type=True)
         self._media: MediaWriter | None = None  # the encoder thread, started by the first media to encode
         self._server_url: str | None = None
+        # Artifacts and saved files on their way to the store (runyard.sdk.run_artifacts), created on first use.
+        self._uploads: ArtifactUploads | None = None
+        self._save_at_end: dict[str, Path] = {}
         self._metrics: dict[str, Metric] = {}
         for body in metrics or []:
             m = Metric(
@@ -560,6 +565,97 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<runyard.Run {self.path} name={self._name!r}>"
+
+    # -- artifacts and files (the work: runyard.sdk.run_artifacts, off this thread)
+    def log_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> Artifact:
+        """Log an artifact (or a file or folder, as an artifact named after it) as an output of this run.
+
+        Returns at once: files are hashed and stored in the background, and unchanged files (by content) are not
+        stored again. A version with the same files as an existing one is that version. ``aliases`` name the
+        version (``latest`` is always moved to it). ``artifact.wait()`` blocks until it is stored; ``finish()``
+        waits for every upload and reports any that failed.
+
+        Raises :class:`~runyard.errors.UsageError` for an empty or already logged artifact.
+        """
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.log_artifact(self, artifact_or_path, name, type, aliases)
+
+    def use_artifact(
+        self,
+        artifact_or_name: Artifact | str,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        use_as: str | None = None,
+    ) -> Artifact:
+        """Declare an artifact as an input of this run and return it: ``"name:latest"``, ``"name:v3"``,
+        ``"name:alias"``, ``"project/name:v1"``, or an ``Artifact`` (a draft is logged first).
+
+        Raises :class:`~runyard.errors.NotFoundError` saying which name or version is missing.
+        """
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def log_model(
+        self, path: str | os.PathLike[str], name: str | None = None, aliases: list[str] | None = None
+    ) -> None:
+        """Log a model file or folder as an artifact of type ``model`` (default name ``run-ID-FILENAME``)."""
+        from runyard.sdk import run_artifacts
+
+        run_artifacts.log_model(self, path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        """Use a ``model`` artifact and download it; returns the path of its file (or folder, for several)."""
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.use_model(self, name)
+
+    def link_artifact(self, artifact: Artifact, target_path: str, aliases: list[str] | None = None) -> None:
+        """Not available: runyard has no model registry yet; mark versions with aliases instead."""
+        from runyard.errors import UnsupportedError
+
+        raise UnsupportedError("runyard has no model registry yet: mark versions with aliases (aliases=[...])")
+
+    link_model = link_artifact
+
+    def save(
+        self, glob_str: str | os.PathLike[str] | None = None, base_path: str | None = None, policy: str = "live"
+    ) -> list[str]:
+        """Store files matching ``glob_str`` with the run; returns their names (relative to ``base_path``).
+
+        ``policy``: ``"now"`` (store them now), ``"end"`` (at ``finish()``), ``"live"`` (now, and again at
+        ``finish()`` if they changed). Files go to the store's blob store in the background, any size.
+        """
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.save(self, glob_str, base_path, policy)
+
+    def restore(self, name: str, run_path: str | None = None, replace: bool = False, root: str | None = None) -> Any:
+        """Fetch a file saved with a run (this one, or ``run_path``) into ``root`` and open it for reading."""
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.restore(self, name, run_path, replace, root, self._settings)
+
+    def log_code(
+        self,
+        root: str | None = ".",
+        name: str | None = None,
+        include_fn: Any = None,
+        exclude_fn: Any = None,
+    ) -> Artifact | None:
+        """Log the source files under ``root`` (``*.py`` by default, or what ``include_fn(path, root)`` accepts)
+        as a ``code`` artifact; returns it (None when no file matched)."""
+        from runyard.sdk import run_artifacts
+
+        return run_artifacts.log_code(self, root, name, include_fn, exclude_fn)
 
     # -- accepted for wandb compatibility
     def watch(

@@ -54,6 +54,8 @@ def serve(
     path: str = "",
     key_folder: Path | None = None,
     blobs: str | None = None,
+    default_blobs: str | None = None,
+    gc_hours: float | None = None,
     sock: socket.socket | None = None,
     public_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
@@ -66,9 +68,10 @@ def serve(
     users reach the server at behind a proxy) is recorded in the store: run URLs name it. With ``key_folder``,
     also prints the API key that wandb clients log in with (kept in ``key_folder/api-key``; see
     docs/wandb-protocol.md). ``blobs`` is where run files go (see :meth:`Store.open`; None: the store's recorded
-    location, if any). ``sock`` is a socket already bound to ``host:port`` (``runyard demo`` takes its port
-    before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the server answers to (see
-    :mod:`runyard.server.origins`). Returns an exit code.
+    location, if any; else ``default_blobs``); with ``gc_hours``, blobs nothing references are deleted
+    every that many hours (``runyard gc`` on a timer). ``sock`` is a socket already bound to ``host:port`` (``runyard
+    demo`` takes its port before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the
+    server answers to (see :mod:`runyard.server.origins`). Returns an exit code.
     """
     import uvicorn
 
@@ -77,7 +80,7 @@ def serve(
         if sock is None:
             return 1
     try:
-        store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs)
+        store = Store.open(store_url, crash_timeout=crash_timeout, blobs=blobs, default_blobs=default_blobs)
     except BaseException:
         sock.close()
         raise
@@ -120,10 +123,20 @@ def serve(
             print(f"runyard: wandb clients: WANDB_BASE_URL={address} WANDB_API_KEY={key}", flush=True)
             login_url = public_url.rstrip("/") if public_url else address
             print(f"runyard: runyard clients: runyard login {login_url} --key {key}", flush=True)
+        collector = None
+        if gc_hours and store.blobs is not None:
+            from runyard.server.blob_gc import BlobCollector
+
+            collector = BlobCollector(store, gc_hours * 3600.0)
+            collector.start()
+            print(f"runyard: unreferenced blobs are deleted every {gc_hours:g} h (after a day's grace)", flush=True)
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
             pass
+        finally:
+            if collector is not None:
+                collector.stop()
         return 0
     finally:
         sock.close()

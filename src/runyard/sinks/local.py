@@ -45,8 +45,11 @@ class LocalSink:
     def store(self) -> Store:
         if self._store is None:
             from runyard.store import Store  # deferred: SQLAlchemy stays off `import runyard`
+            from runyard.store.store import default_blob_location
 
-            self._store = Store.open(self.url, crash_timeout=self.crash_timeout)
+            self._store = Store.open(
+                self.url, crash_timeout=self.crash_timeout, default_blobs=default_blob_location(self.url)
+            )
         return self._store
 
     @property

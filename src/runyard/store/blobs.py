@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "blob_key",
     "blob_url",
     "check_key",
+    "file_key",
     "open_blobs",
 ]
 
@@ -89,10 +91,46 @@ class BlobStore(Protocol):
         """Remove the blob stored under ``key``; returns whether there was one."""
         ...
 
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
+        """Store the content of the file at ``path``, reading it first to find its key, so that content already
+        stored is neither copied nor written again; returns ``(key, size, bytes newly stored)``.
+
+        Content already stored is touched (its age restarts): a garbage collection running meanwhile keeps it
+        for its grace period, long enough for the caller to commit whatever references it. With ``durable=False``
+        the content is not flushed to disk one file at a time: call :meth:`flush` once before committing
+        anything that references it (many small files: one flush instead of one per file).
+        """
+        ...
+
+    def flush(self) -> None:
+        """Make every blob written with ``durable=False`` durable."""
+        ...
+
+    def touch(self, key: str) -> None:
+        """Restart the age of the blob under ``key`` (see :meth:`put_file`)."""
+        ...
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        """Every blob: ``(key, size, unix time last written or touched)``."""
+        ...
+
 
 def blob_key(data: bytes) -> str:
     """The key of ``data``: its SHA-256 in lowercase hex."""
     return hashlib.sha256(data).hexdigest()
+
+
+def file_key(path: Path) -> tuple[str, int]:
+    """The blob key (SHA-256, hex) and size of the file at ``path``, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise BlobError(f"cannot read {path}: {exc}") from exc
+    return digest.hexdigest(), size
 
 
 def blob_url(location: str) -> str:
@@ -209,6 +247,55 @@ class FolderBlobs:
             raise BlobError(f"cannot delete blob {key} from {self.root}: {exc}") from exc
         return True
 
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
+        before = _stamp(path)
+        key, size = file_key(path)
+        final = self.path(key)
+        try:
+            # A blob of the wrong size is one a crash cut short before it was flushed: write it again.
+            if final.stat().st_size == size:
+                self.touch(key)
+                return key, size, 0
+        except FileNotFoundError:
+            pass
+        with self._temp() as (fh, tmp):
+            fh.close()
+            shutil.copyfile(path, tmp)  # in the kernel (copy_file_range/sendfile), from the page cache just read
+            if _stamp(path) != before:
+                raise BlobError(f"{path} changed while it was being stored; store it again once it is written")
+            if durable:
+                with open(tmp, "rb+") as again:
+                    os.fsync(again.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            if durable:
+                _fsync_dir(final.parent)
+        return key, size, size
+
+    def flush(self) -> None:
+        os.sync()
+
+    def touch(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self.path(key))
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if len(first.name) != 2 or not first.is_dir():
+                continue
+            for second in sorted(first.iterdir()):
+                if not second.is_dir():
+                    continue
+                for blob in second.iterdir():
+                    try:
+                        check_key(blob.name)
+                        st = blob.stat()
+                    except (ValueError, FileNotFoundError):
+                        continue
+                    yield blob.name, st.st_size, st.st_mtime
+
     @contextlib.contextmanager
     def _temp(self) -> Iterator[tuple[IO[bytes], Path]]:
         """An open temporary file in the blob folder (same filesystem: the final rename is atomic), removed
@@ -240,6 +327,14 @@ class FolderBlobs:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         _fsync_dir(final.parent)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise BlobError(f"cannot read {path}: {exc}") from exc
+    return st.st_mtime_ns, st.st_size
 
 
 def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
@@ -356,6 +451,51 @@ class S3Blobs:
         except Exception as exc:
             raise self._error("delete", key, exc) from exc
         return True
+
+    def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
+        key, size = file_key(path)
+        if self.exists(key):
+            self.touch(key)
+            return key, size, 0
+        try:
+            # Multipart for large files, parts in parallel and retried by boto3.
+            self._client.upload_file(str(path), self.bucket, self.object_name(key))
+        except Exception as exc:
+            raise self._error("write", key, exc) from exc
+        return key, size, size
+
+    def flush(self) -> None:
+        pass  # an S3 PUT is durable when it returns
+
+    def touch(self, key: str) -> None:
+        name = self.object_name(key)
+        try:
+            # A copy onto itself is how S3 restarts an object's LastModified.
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=name,
+                CopySource={"Bucket": self.bucket, "Key": name},
+                MetadataDirective="REPLACE",
+            )
+        except Exception as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return
+            raise self._error("touch", key, exc) from exc
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    key = str(item["Key"]).rsplit("/", 1)[-1]
+                    try:
+                        check_key(key)
+                    except ValueError:
+                        continue
+                    yield key, int(item["Size"]), float(item["LastModified"].timestamp())
+        except Exception as exc:
+            raise BlobError(f"cannot list the blobs of {self.url}: {exc}") from exc
 
     def _error(self, action: str, key: str, exc: Exception) -> BlobError:
         return BlobError(f"cannot {action} blob {key} in {self.url}: {exc}")

@@ -18,6 +18,7 @@ from typing import Any
 from runyard.errors import IngestGapError, StoreError
 from runyard.flatten import flatten
 from runyard.records import (
+    KIND_ARTIFACT,
     KIND_CONFIG,
     KIND_CONSOLE,
     KIND_EXIT,
@@ -37,6 +38,7 @@ from runyard.records import (
     STATE_RUNNING,
     Record,
 )
+from runyard.store.artifacts.writes import apply_artifact
 from runyard.store.blob_refs import BlobRef
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
@@ -239,6 +241,7 @@ def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: 
     samples: list[SystemRow] = []
     files: dict[str, bytes | BlobRef] = {}
     heartbeat = max(run["heartbeat_at"], now)
+    artifacts: list[dict[str, Any]] = []
     rows = _Rows(points)
     for _seq, kind, body in new:
         if kind == KIND_ROW:
@@ -284,6 +287,8 @@ def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: 
         elif kind == KIND_FILE:
             name, content = file_of(body)
             files[name] = content  # the last of a batch's files of one name wins
+        elif kind == KIND_ARTIFACT:
+            artifacts.append(body)
     rows.flush()
     # Any applied record means the run's process (or its sync) is alive: a run read as crashed reads running.
     run["heartbeat_at"] = heartbeat
@@ -298,6 +303,8 @@ def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: 
     append_console(sql, run["id"], console)
     insert_system_rows(sql, run["id"], samples)
     upsert_files(sql, run["id"], files, now)
+    for body in artifacts:
+        apply_artifact(sql, run["id"], run["project_id"], body, now)
     # JSON columns are always rewritten: they were mutated in place, so comparing with `original` proves nothing.
     changes = {k: v for k, v in run.items() if k != "id" and (k in _MUTATED_IN_PLACE or original[k] != v)}
     _update_run(sql, run["id"], changes)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.errors import UsageError
+from runyard.store.artifacts.tables import artifact_usage, artifact_versions
 from runyard.store.schema import (
     blocks,
     console_lines,
@@ -92,8 +93,10 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
                 by_series.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk))
             )
         )
-    for table in (series, sessions, lost_records, console_lines, system_samples, run_files):
+    for table in (series, sessions, lost_records, console_lines, system_samples, run_files, artifact_usage):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
+    # The artifact versions it logged stay (other runs may use them); they only forget their maker.
+    conn.execute(sa.update(artifact_versions).where(artifact_versions.c.run_pk == run_pk).values(run_pk=None))
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
     conn.execute(
         sa.update(projects).where(projects.c.id == project_id, projects.c.last_activity < now).values(last_activity=now)

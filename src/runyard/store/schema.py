@@ -13,6 +13,7 @@ checks that the migrations produce exactly these tables.
     api_keys (who may call the server: a hash of each key, never the key)
     store_settings (the store's own settings: where its blobs live)
     runs 1─* media_keys (the media room's table: runyard.store.media.schema)
+    artifact_* (versioned files with lineage: runyard.store.artifacts.tables)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -46,7 +47,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -252,5 +253,7 @@ api_keys = sa.Table(
 )
 
 
-# Tables of the store's rooms (runyard.store.<capability>), registered on the same metadata.
+# Tables of the store's rooms (runyard.store.<capability>) live with their room; importing them registers them on
+# the same ``metadata``.
+import runyard.store.artifacts.tables  # noqa: E402, F401
 from runyard.store.media import schema as _media_schema  # noqa: E402, F401

@@ -56,7 +56,7 @@ from runyard.store.sampling import Bucket, BucketColumns
 from runyard.store.schema import store_settings
 from runyard.store.sql import SqlaSql
 
-__all__ = ["BLOBS_SETTING", "Store"]
+__all__ = ["BLOBS_SETTING", "Store", "default_blob_location"]
 
 BLOBS_SETTING = "blobs"
 """The ``store_settings`` key of the store's blob location (a normalised URL, see runyard.store.blobs)."""
@@ -83,9 +83,15 @@ class Store:
         self._identity: str | None = None
         self.media = MediaStore(engine, self.file_content)
         """Media keys, references, histograms over time and paged tables (see :mod:`runyard.store.media`)."""
+        from runyard.store.artifacts.room import Artifacts
+
+        self.artifacts = Artifacts(self)
+        """Artifacts: versions, aliases, files, lineage, retention and blob gc (:mod:`runyard.store.artifacts`)."""
 
     @classmethod
-    def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:
+    def open(
+        cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None, default_blobs: str | None = None
+    ) -> Store:
         """Open (creating and migrating when needed) the store at ``url``.
 
         ``sqlite:///path/runyard.db`` (the folder is created) or ``postgresql://user@host/db``. A run whose
@@ -94,12 +100,17 @@ class Store:
         ``blobs`` is where run files' bytes go (a folder path, ``file:///abs/path`` or ``s3://bucket/prefix``;
         see :mod:`runyard.store.blobs`). The first store opened with it records it, and every later open
         without it uses the recorded one; opening with another location raises
-        :class:`~runyard.errors.StoreError`. A store that never had one keeps files in the database.
+        :class:`~runyard.errors.StoreError`. A store that never had one keeps files in the database, unless
+        ``default_blobs`` names where its blobs go when no location is recorded (the embedded store, ``runyard
+        ui`` and ``runyard demo`` pass :func:`default_blob_location`: a folder beside the SQLite file).
         """
         engine = create_engine(normalize_url(url))
         try:
             ensure_schema(engine)
             location = _blob_location(engine, url, blobs)
+            if location is None and blobs is None and default_blobs is not None:
+                blobs = default_blobs
+                location = _blob_location(engine, url, blobs)
             blob_store = None if location is None else open_blobs(location, create=blobs is not None)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
@@ -781,6 +792,15 @@ def _check_page(limit: int | None, offset: int) -> None:
         raise UsageError(f"limit must be None or an integer >= 0, not {limit!r}")
     if type(offset) is not int or offset < 0:
         raise UsageError(f"offset must be an integer >= 0, not {offset!r}")
+
+
+def default_blob_location(url: str) -> str | None:
+    """Where a store at ``url`` keeps its blobs when nothing else is said: ``blobs/`` beside a SQLite file
+    (so a checkpoint never has to fit in the database); None for PostgreSQL, whose server has no folder of ours."""
+    from runyard.store.writer import sqlite_file
+
+    path = sqlite_file(url)
+    return None if path is None else str(path.parent / "blobs")
 
 
 def _blob_location(engine: Engine, url: str, blobs: str | None) -> str | None:

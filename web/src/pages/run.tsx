@@ -3,6 +3,7 @@ import { api } from "../api";
 import { Empty, ErrorBox } from "../components/common";
 import { Link, paths } from "../router";
 import { ChartsTab } from "./run/charts";
+import { ArtifactsTab } from "./run/artifacts";
 import { FilesTab } from "./run/files";
 import { RunHeader, TABS, type RunPatch } from "./run/header";
 import { LogsTab } from "./run/logs";
@@ -53,6 +54,7 @@ export function RunPage(props: { entity: string; project: string; runId: string;
         {tab === "system" && <SystemTab run={run} />}
         {tab === "logs" && <LogsTab run={run} />}
         {tab === "files" && <FilesTab run={run} />}
+        {tab === "artifacts" && <ArtifactsTab run={run} />}
       </div>
     </div>
   );

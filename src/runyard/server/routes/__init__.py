@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from runyard.server.routes import ingest, media, meta, projects, run, runs
+from runyard.server.routes import artifacts, ingest, media, meta, projects, run, runs
 
 __all__ = ["api_router"]
 
@@ -15,3 +15,4 @@ api_router.include_router(runs.router)
 api_router.include_router(run.router)
 api_router.include_router(ingest.router)
 api_router.include_router(media.router)
+api_router.include_router(artifacts.router)

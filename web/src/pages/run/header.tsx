@@ -17,6 +17,7 @@ export const TABS = [
   { id: "system", label: "System" },
   { id: "logs", label: "Logs" },
   { id: "files", label: "Files" },
+  { id: "artifacts", label: "Artifacts" },
 ] as const;
 
 export function RunHeader(props: {
