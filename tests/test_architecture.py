@@ -14,7 +14,7 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util"}
+LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util", "sweeps"}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),

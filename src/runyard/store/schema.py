@@ -45,7 +45,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0008"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -249,3 +249,6 @@ api_keys = sa.Table(
     sa.Column("last_used_at", sa.Double, nullable=True),
     sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
+
+# Rooms of the store (DESIGN.md, "growing the store by capability") put their tables on this metadata too.
+from runyard.store.sweeps import tables as _sweep_tables  # noqa: E402, F401

@@ -80,6 +80,10 @@ class Store:
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._cache = OpenBlockCache(cache_points)
         self._identity: str | None = None
+        from runyard.store.sweeps.room import Sweeps
+
+        self.sweeps = Sweeps(self)
+        """Sweeps, their controller and agents (:class:`runyard.store.sweeps.room.Sweeps`)."""
 
     @classmethod
     def open(cls, url: str, *, crash_timeout: float = 300.0, blobs: str | None = None) -> Store:
