@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from runyard.sdk.init import init
     from runyard.sdk.metrics import Metric
     from runyard.sdk.run import Run
+    from runyard.sdk.sweeps import agent, sweep
     from runyard.sdk.term import termerror, termlog, termsetup, termwarn
     from runyard.settings import Settings
 
@@ -52,6 +53,7 @@ __all__ = [
     "Run",
     "Settings",
     "__version__",
+    "agent",
     "alert",
     "config",
     "define_metric",
@@ -65,6 +67,7 @@ __all__ = [
     "run",
     "setup",
     "summary",
+    "sweep",
     "teardown",
     "termerror",
     "termlog",
@@ -99,6 +102,8 @@ _LAZY = {
     "Run": "runyard.sdk.run",
     "Settings": "runyard.settings",
     "Api": "runyard.api",
+    "sweep": "runyard.sdk.sweeps",
+    "agent": "runyard.sdk.sweeps",
 }
 # Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
 _SUBMODULES = frozenset({"util"})

@@ -418,14 +418,28 @@ class Sweeps:
         return stopped
 
     def _stop_run(self, sweep: SweepRecord, run_id: str, reason: str) -> bool:
+        # Marked first, and only once: two agents applying hyperband at once must not stop a run twice (a second
+        # request escalates the signal, see runyard.sinks.stopper).
+        with self._store._write_engine.begin() as conn:
+            marked = conn.execute(
+                sweep_runs.update()
+                .where(
+                    sweep_runs.c.sweep_pk == sweep.pk,
+                    sweep_runs.c.run_id == run_id,
+                    sweep_runs.c.stopped_at.is_(None),
+                )
+                .values(stopped_at=time.time(), stop_reason=reason)
+            ).rowcount
+        if not marked:
+            return False
         try:
             self._store.request_stop(sweep.entity, sweep.project, run_id)
         except (ConflictError, NotFoundError):
-            return False  # it finished meanwhile
-        with self._store._write_engine.begin() as conn:
-            conn.execute(
-                sweep_runs.update()
-                .where(sweep_runs.c.sweep_pk == sweep.pk, sweep_runs.c.run_id == run_id)
-                .values(stopped_at=time.time(), stop_reason=reason)
-            )
+            with self._store._write_engine.begin() as conn:  # it ended meanwhile: the sweep did not stop it
+                conn.execute(
+                    sweep_runs.update()
+                    .where(sweep_runs.c.sweep_pk == sweep.pk, sweep_runs.c.run_id == run_id)
+                    .values(stopped_at=None, stop_reason=None)
+                )
+            return False
         return True
