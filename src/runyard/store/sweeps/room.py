@@ -22,7 +22,7 @@ from runyard.errors import ConflictError, NotFoundError, StoreError, UsageError
 from runyard.names import new_run_id
 from runyard.records import STATE_RUNNING
 from runyard.store.ingest import _get_or_create
-from runyard.store.models import RunRecord
+from runyard.store.models import RunRecord, effective_state
 from runyard.store.schema import entities, projects, runs
 from runyard.store.sql import SqlaSql
 from runyard.store.sweeps.models import Assignment, SweepRecord, SweepRun
@@ -161,7 +161,7 @@ class Sweeps:
             runyard.errors.NotFoundError: no such sweep, or a bare id that several projects have.
         """
         parts = [p for p in path.strip("/").split("/") if p]
-        if parts and parts[-2:-1] == ["sweeps"]:  # entity/project/sweeps/id, as W&B's URLs have it
+        if len(parts) == 4 and parts[2] == "sweeps":  # entity/project/sweeps/id, as W&B's URLs have it
             parts = parts[:-2] + parts[-1:]
         if not parts or len(parts) > 3:
             raise UsageError(f"a sweep path is entity/project/sweep_id, project/sweep_id or sweep_id; got {path!r}")
@@ -314,23 +314,11 @@ class Sweeps:
                 state = self._lock(conn, sweep.pk)
                 if state != "RUNNING":
                     return state
-                done = self._runs(conn, sweep, now)
-                if config.run_cap is not None and len(done) >= config.run_cap:
+                count, taken, observations, reached = self._controller_state(conn, sweep, config, now)
+                if (config.run_cap is not None and count >= config.run_cap) or reached:
                     self._set_state(conn, sweep.pk, "FINISHED")
                     return "FINISHED"
-                observations = []
-                for run in done:
-                    if run.run is None or run.run.state == STATE_RUNNING:
-                        continue
-                    values = self._values(config, run)
-                    if values is not None and config.metric is not None and config.metric.reached(values[0]):
-                        self._set_state(conn, sweep.pk, "FINISHED")
-                        return "FINISHED"
-                    observations.append(Observation(run.params, values))
-                taken = {r.grid_index for r in done if r.grid_index is not None}
-                found = suggest(
-                    config, index=len(done), observations=observations, taken_grid=taken, salt=sweep.sweep_id
-                )
+                found = suggest(config, index=count, observations=observations, taken_grid=taken, salt=sweep.sweep_id)
                 if found is None:
                     self._set_state(conn, sweep.pk, "FINISHED")
                     return "FINISHED"
@@ -338,7 +326,7 @@ class Sweeps:
                 conn.execute(
                     sweep_runs.insert().values(
                         sweep_pk=sweep.pk,
-                        seq=len(done),
+                        seq=count,
                         run_id=run_id,
                         params=found.params,
                         grid_index=found.grid_index,
@@ -354,7 +342,50 @@ class Sweeps:
                     )
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not assign the next run of sweep {sweep.path}: {exc}") from exc
-        return Assignment(sweep=sweep, seq=len(done), run_id=run_id, params=found.params)
+        return Assignment(sweep=sweep, seq=count, run_id=run_id, params=found.params)
+
+    def _controller_state(
+        self, conn: Connection, sweep: SweepRecord, config: SweepConfig, now: float
+    ) -> tuple[int, set[int], list[Observation], bool]:
+        """What a suggestion needs, read lean: how many runs were assigned, the grid points taken, the finished
+        runs' parameters and metric values (bayes, tpe), and whether one met the metric's target."""
+        if config.method == "grid":
+            taken = {int(i) for i in conn.execute(
+                sa.select(sweep_runs.c.grid_index).where(sweep_runs.c.sweep_pk == sweep.pk)
+            ).scalars() if i is not None}  # fmt: skip
+        else:
+            taken = set()
+        needs_runs = config.method in ("bayes", "tpe") or (
+            config.metric is not None and config.metric.target is not None
+        )
+        if not needs_runs:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(sweep_runs).where(sweep_runs.c.sweep_pk == sweep.pk)
+            ).scalar()
+            return int(count or 0), taken, [], False
+        joined = sweep_runs.join(sweeps, sweeps.c.id == sweep_runs.c.sweep_pk).outerjoin(
+            runs, sa.and_(runs.c.project_id == sweeps.c.project_id, runs.c.run_id == sweep_runs.c.run_id)
+        )
+        rows = conn.execute(
+            sa.select(sweep_runs.c.params, runs.c.state, runs.c.heartbeat_at, runs.c.summary)
+            .select_from(joined)
+            .where(sweep_runs.c.sweep_pk == sweep.pk)
+            .order_by(sweep_runs.c.seq)
+        ).all()
+        observations = []
+        reached = False
+        names = [o.name for o in config.objectives]
+        for params, state, heartbeat_at, summary in rows:
+            if state is None:
+                continue
+            if effective_state(state, heartbeat_at, now, self._store.crash_timeout) == STATE_RUNNING:
+                continue
+            values = [_metric_value(summary or {}, name) for name in names]
+            scored = None if any(v is None for v in values) else tuple(float(v) for v in values if v is not None)
+            if scored is not None and config.metric is not None and config.metric.reached(scored[0]):
+                reached = True
+            observations.append(Observation(params, scored))
+        return len(rows), taken, observations, reached
 
     def register_agent(self, sweep: SweepRecord, *, host: str | None = None, pid: int | None = None) -> str:
         """Record a new agent of the sweep; returns its id (its heartbeats and assignments name it)."""
