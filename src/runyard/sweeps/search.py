@@ -202,7 +202,10 @@ def _optuna() -> Any:
     try:
         import optuna
     except ImportError as exc:
-        raise UsageError("methods bayes and tpe need Optuna and scikit-learn: pip install 'runyard[sweeps]'") from exc
+        raise UsageError(
+            "methods bayes and tpe need runyard's sweeps extra (Optuna, scikit-learn): pip install -e '.[sweeps]' "
+            "in a clone, or pip install optuna scikit-learn"
+        ) from exc
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -351,7 +354,10 @@ def _gp_ei(config: SweepConfig, scored: Sequence[Observation], seed: int) -> dic
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
     except ImportError as exc:
-        raise UsageError("method bayes needs scikit-learn: pip install 'runyard[sweeps]'") from exc
+        raise UsageError(
+            "method bayes needs runyard's sweeps extra (Optuna, scikit-learn): pip install -e '.[sweeps]' in a "
+            "clone, or pip install optuna scikit-learn"
+        ) from exc
     objective = config.objectives[0]
     sign = 1.0 if objective.goal == "minimize" else -1.0
     rows, ys = [], []
