@@ -29,7 +29,7 @@ from runyard.store.sweeps.models import Assignment, SweepRecord, SweepRun
 from runyard.store.sweeps.tables import sweep_agents, sweep_runs, sweeps
 from runyard.sweeps.config import SweepConfig, parse_sweep_config
 from runyard.sweeps.hyperband import runs_to_stop
-from runyard.sweeps.search import Observation, pareto_front, suggest
+from runyard.sweeps.search import Observation, grid_size, pareto_front, suggest
 
 if TYPE_CHECKING:
     from runyard.store.store import Store
@@ -334,6 +334,9 @@ class Sweeps:
                         assigned_at=now,
                     )
                 )
+                if found.grid_index is not None and count + 1 >= grid_size(config):
+                    # The last grid point: the sweep is finished (its running runs go on), as W&B shows it.
+                    self._set_state(conn, sweep.pk, "FINISHED")
                 if agent_id is not None:
                     conn.execute(
                         sweep_agents.update()
@@ -414,6 +417,26 @@ class Sweeps:
         if state is None:
             raise NotFoundError(f"sweep {sweep.path} was deleted")
         return str(state)
+
+    def agent_sweep(self, agent_id: str) -> SweepRecord:
+        """The sweep of an agent.
+
+        Raises:
+            runyard.errors.NotFoundError: no such agent (or its sweep was deleted).
+        """
+        with self._store.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    self._select()
+                    .join(sweep_agents, sweep_agents.c.sweep_pk == sweeps.c.id)
+                    .where(sweep_agents.c.agent_id == agent_id)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"no sweep agent {agent_id!r}")
+        return self._record(row)
 
     def agents(self, sweep: SweepRecord) -> list[dict[str, Any]]:
         """The sweep's agents: id, host, pid, created_at, heartbeat_at and how many runs each was given."""
