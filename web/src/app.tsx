@@ -3,6 +3,7 @@ import { Link, paths, useRoute } from "./router";
 import { ProjectsPage } from "./pages/projects";
 import { WorkspacePage } from "./pages/workspace";
 import { RunPage } from "./pages/run";
+import { SweepPage } from "./pages/sweep";
 import { Empty } from "./components/common";
 
 export function App() {
@@ -26,6 +27,12 @@ export function App() {
                 <span>{route.runId}</span>
               </>
             )}
+            {route.page === "sweep" && (
+              <>
+                <span class="sep">/</span>
+                <span>sweep {route.sweepId}</span>
+              </>
+            )}
           </nav>
         )}
       </header>
@@ -41,6 +48,14 @@ export function App() {
             project={route.project}
             runId={route.runId}
             tab={route.tab}
+          />
+        )}
+        {route.page === "sweep" && (
+          <SweepPage
+            key={`${route.entity}/${route.project}/${route.sweepId}`}
+            entity={route.entity}
+            project={route.project}
+            sweepId={route.sweepId}
           />
         )}
         {route.page === "missing" && (
