@@ -1,10 +1,11 @@
-"""The sweep tests share the store tests' fake SDK session (tests/store/store_fakes.py)."""
+"""The sweep tests share the store tests' fake SDK session and the end-to-end tests' server process."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-_STORE_TESTS = str(Path(__file__).resolve().parents[1] / "store")
-if _STORE_TESTS not in sys.path:
-    sys.path.insert(0, _STORE_TESTS)
+for _folder in ("store", "e2e"):  # store_fakes.FakeSession; remote_server.ServerProcess
+    _path = str(Path(__file__).resolve().parents[1] / _folder)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)

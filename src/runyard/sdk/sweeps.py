@@ -26,7 +26,7 @@ from typing import Any
 
 from runyard.errors import UsageError
 from runyard.settings import Settings, init_params_from_env
-from runyard.sinks.sweeps import SweepClient
+from runyard.sinks.sweeps import LocalSweepClient, SweepClient
 from runyard.sweeps.command import expand_command
 from runyard.sweeps.config import load_sweep_config
 from runyard.sweeps.search import nested_config
@@ -125,9 +125,7 @@ def agent(
 class Agent:
     """Runs the runs of one sweep, one after the other."""
 
-    def __init__(
-        self, client: SweepClient, sweep: Any, *, function: Callable[[], Any] | None, count: int | None
-    ) -> None:
+    def __init__(self, client: Any, sweep: Any, *, function: Callable[[], Any] | None, count: int | None) -> None:
         self.client = client
         self.sweep = sweep
         self.function = function
@@ -173,9 +171,10 @@ class Agent:
                 "RUNYARD_SWEEP_PARAM_PATH": str(path),
                 "RUNYARD_PROJECT": self.sweep.project,
                 "RUNYARD_ENTITY": self.sweep.entity,
-                # The run goes to the store the sweep lives in, whatever --store-url the agent was given.
-                "RUNYARD_STORE_URL": self.client.store_url,
             }
+            if isinstance(self.client, LocalSweepClient) and self.client.store_url:
+                # The run goes to the store the sweep lives in, whatever --store-url the agent was given.
+                environ["RUNYARD_STORE_URL"] = self.client.store_url
             saved = {k: os.environ.get(k) for k in environ}
             os.environ.update(environ)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from runyard.server.routes import ingest, meta, projects, run, runs, sweeps
+from runyard.server.routes import ingest, meta, projects, run, runs, sweep_agents, sweeps
 
 __all__ = ["api_router"]
 
@@ -15,3 +15,4 @@ api_router.include_router(runs.router)
 api_router.include_router(run.router)
 api_router.include_router(sweeps.router)
 api_router.include_router(ingest.router)
+api_router.include_router(sweep_agents.router)
