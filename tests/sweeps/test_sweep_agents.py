@@ -142,6 +142,7 @@ def test_function_agent_and_api_sweep(tmp_path: Path) -> None:
 
         def train():
             with wandb.init() as run:
+                assert run.sweep_id == sweep_id
                 run.log({"score": run.config.lr})
 
         wandb.agent(sweep_id, function=train, count=3)

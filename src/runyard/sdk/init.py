@@ -271,6 +271,7 @@ def init(
         run.config._items.update(state.config)
     if sweep is not None:
         run.config._locked.update(dict.fromkeys(run.config._config_values(sweep.params), "sweep"))
+        run._sweep_id = sweep.sweep_id
     # Resumed runs keep their config; init's config merges on top under the usual rules.
     if init_config:
         if state is not None:
