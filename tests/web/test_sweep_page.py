@@ -46,7 +46,10 @@ def test_sweep_page_shows_the_search_and_controls_it(server: str, page: Any, sto
         front = {r.run_id for r in store.sweeps.pareto_front(sweep)}
     assert best is not None and front
 
-    page.goto(f"{server}/ann/tune/sweeps/swp12345")
+    # The workspace's top bar links the project's sweeps.
+    page.goto(f"{server}/ann/tune")
+    page.get_by_test_id("sweep-link").click()
+    expect(page).to_have_url(f"{server}/ann/tune/sweeps/swp12345")
     expect(page.get_by_test_id("sweep-state")).to_have_text("RUNNING")
     expect(page.get_by_test_id("sweep-run")).to_have_count(8)
     expect(page.get_by_test_id("sweep-best")).to_contain_text("err")

@@ -3,7 +3,7 @@ import { Link, paths, useRoute } from "./router";
 import { ProjectsPage } from "./pages/projects";
 import { WorkspacePage } from "./pages/workspace";
 import { RunPage } from "./pages/run";
-import { SweepPage } from "./pages/sweep";
+import { SweepLinks, SweepPage } from "./pages/sweep";
 import { Empty } from "./components/common";
 
 export function App() {
@@ -33,6 +33,7 @@ export function App() {
                 <span>sweep {route.sweepId}</span>
               </>
             )}
+            {route.page === "workspace" && <SweepLinks entity={route.entity} project={route.project} />}
           </nav>
         )}
       </header>

@@ -246,3 +246,32 @@ function ParetoChart({ data }: { data: SweepDetail }) {
     </svg>
   );
 }
+
+/** The project's sweeps as links (in the top bar of its workspace), newest first; nothing when it has none. */
+export function SweepLinks(props: { entity: string; project: string }) {
+  const { entity, project } = props;
+  const [sweeps, setSweeps] = useState<{ id: string; name: string; state: string }[]>([]);
+  useEffect(() => {
+    let stale = false;
+    sweepsApi
+      .sweeps(entity, project)
+      .then((found) => {
+        if (!stale) setSweeps(found);
+      })
+      .catch(() => undefined); // a server without sweeps: no links
+    return () => {
+      stale = true;
+    };
+  }, [entity, project]);
+  if (sweeps.length === 0) return null;
+  return (
+    <span class="sweep-links" data-testid="sweep-links">
+      <span class="sep">·</span> sweeps:
+      {sweeps.slice(0, 5).map((s) => (
+        <Link href={paths.sweep(entity, project, s.id)} data-testid="sweep-link" title={s.state}>
+          {s.name}
+        </Link>
+      ))}
+    </span>
+  );
+}
