@@ -182,3 +182,39 @@ def _no_inherited_run_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("RUNYARD_SWEEP", "WANDB_SWEEP")):
             monkeypatch.delenv(key)
+
+
+def test_hyperband_stops_a_function_run_and_the_agent_goes_on(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import time
+        import runyard as wandb
+
+        sweep_id = wandb.sweep(
+            {
+                "method": "grid",
+                "metric": {"name": "loss", "goal": "minimize"},
+                "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2},
+                "parameters": {"a": {"values": [0, 5, 0.1]}},
+            },
+            project="hb",
+        )
+
+        def train():
+            run = wandb.init()
+            for step in range(40):
+                run.log({"loss": run.config.a + 1 / (step + 1)})
+                time.sleep(0.1)
+            run.finish()
+
+        wandb.agent(sweep_id, function=train)
+        sweep = wandb.Api().sweep(f"hb/{sweep_id}")
+        print("STATES", [r.state for r in sweep.runs])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr
+    # The run behind at band 3 is stopped (KeyboardInterrupt in the function, the run killed); the next one runs.
+    assert done.stdout.strip().splitlines()[-1] == "STATES ['finished', 'killed', 'finished']", done.stderr
