@@ -14,7 +14,18 @@ from runyard.settings import Settings
 SRC = Path(runyard.__file__).parent
 ROOT = SRC.parents[1]
 
-LEAVES = {"errors", "settings", "credentials", "records", "flatten", "summary_fold", "names", "util", "manifest_digest"}
+LEAVES = {
+    "errors",
+    "settings",
+    "credentials",
+    "records",
+    "flatten",
+    "summary_fold",
+    "names",
+    "util",
+    "manifest_digest",
+    "sweeps",
+}
 # layer -> the layers it may import (besides itself and the leaves).
 ALLOWED = {
     "leaf": set(),

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from runyard.sdk.init import init
     from runyard.sdk.metrics import Metric
     from runyard.sdk.run import Run
+    from runyard.sdk.sweeps import agent, sweep
     from runyard.sdk.term import termerror, termlog, termsetup, termwarn
     from runyard.settings import Settings
 
@@ -64,6 +65,7 @@ __all__ = [
     "Table",
     "Video",
     "__version__",
+    "agent",
     "alert",
     "config",
     "define_metric",
@@ -84,6 +86,7 @@ __all__ = [
     "save",
     "setup",
     "summary",
+    "sweep",
     "teardown",
     "termerror",
     "termlog",
@@ -138,6 +141,8 @@ _LAZY = {
     "log_code": "runyard.sdk.artifact_api",
     "save": "runyard.sdk.artifact_api",
     "restore": "runyard.sdk.artifact_api",
+    "sweep": "runyard.sdk.sweeps",
+    "agent": "runyard.sdk.sweeps",
 }
 # Modules reached as attributes, as wandb's are: ``wandb.util.generate_id()``.
 _SUBMODULES = frozenset({"util"})

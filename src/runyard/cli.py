@@ -232,6 +232,52 @@ _BLOBS_HELP = (
 )
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import getpass
+
+    from runyard.settings import init_params_from_env
+    from runyard.sinks.sweeps import SweepClient
+    from runyard.sweeps.config import load_sweep_config
+
+    actions = [a for a in ("pause", "resume", "stop", "cancel") if getattr(args, a)]
+    if len(actions) > 1:
+        print("runyard sweep: give one of --pause, --resume, --stop, --cancel", file=sys.stderr)
+        return 2
+    client = SweepClient(_settings(args))
+    try:
+        if actions:
+            found = client.find(args.target, args.entity, args.project)
+            done = client.control(found, actions[0])
+            print(f"runyard: sweep {done.path} is {done.state}")
+            return 0
+        config = load_sweep_config(args.target)
+        env = init_params_from_env()
+        entity = args.entity or config.raw.get("entity") or env.get("entity") or getpass.getuser()
+        project = args.project or config.raw.get("project") or env.get("project") or "Uncategorized"
+        created = client.create(str(entity), str(project), config.raw, getpass.getuser())
+        print(f"runyard: Created sweep with ID: {created.sweep_id}")
+        print(f"runyard: Run sweep agent with: runyard agent {created.path}")
+        return 0
+    finally:
+        client.close()
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from runyard.sdk.sweeps import Agent
+    from runyard.sinks.sweeps import SweepClient
+
+    client = SweepClient(_settings(args))
+    try:
+        found = client.find(args.sweep_id, args.entity, args.project)
+        Agent(client, found, function=None, count=args.count).run()
+    except KeyboardInterrupt:
+        print("runyard: agent interrupted", file=sys.stderr)
+        return 130
+    finally:
+        client.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runyard", description="runyard: self-hosted experiment tracking")
     parser.add_argument("--version", action="version", version=_version())
@@ -296,6 +342,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_gc.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
     common(p_gc)
     p_gc.set_defaults(func=cmd_gc)
+    p_sweep = sub.add_parser("sweep", help="create a sweep from a W&B sweep config, or pause/resume/stop/cancel one")
+    p_sweep.add_argument("target", help="the sweep config (YAML), or with a control flag the sweep's id or path")
+    p_sweep.add_argument("--project", default=None, help="the project of the sweep's runs")
+    p_sweep.add_argument("--entity", default=None, help="the entity of that project")
+    p_sweep.add_argument("--pause", action="store_true", help="pause the sweep: agents start no new run")
+    p_sweep.add_argument("--resume", action="store_true", help="resume a paused sweep")
+    p_sweep.add_argument("--stop", action="store_true", help="stop the sweep: no new runs; running runs finish")
+    p_sweep.add_argument("--cancel", action="store_true", help="cancel the sweep: running runs are stopped too")
+    common(p_sweep)
+    p_sweep.set_defaults(func=cmd_sweep)
+
+    p_agent = sub.add_parser("agent", help="run runs of a sweep (its program, with the sweep's parameters)")
+    p_agent.add_argument("sweep_id", help="the sweep: entity/project/id, project/id or id")
+    p_agent.add_argument("--count", type=int, default=None, help="the most runs this agent runs")
+    p_agent.add_argument("--project", default=None, help="the sweep's project (when the id does not say)")
+    p_agent.add_argument("--entity", default=None, help="the sweep's entity (when the id does not say)")
+    common(p_agent)
+    p_agent.set_defaults(func=cmd_agent)
 
     p_server = sub.add_parser("server", help="serve the web app and API over a shared store")
     p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")

@@ -50,6 +50,10 @@ class ConfigError(UsageError):
     """A config key was changed to a different value without ``allow_val_change=True``."""
 
 
+class SweepConfigError(UsageError):
+    """A sweep config is invalid; the message names the key (``parameters.lr.min``) and what to change."""
+
+
 class FilterError(UsageError):
     """A run filter (W&B's MongoDB-style ``filters`` dict) or a sort order is malformed.
 

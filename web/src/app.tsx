@@ -4,6 +4,7 @@ import { ProjectsPage } from "./pages/projects";
 import { WorkspacePage } from "./pages/workspace";
 import { RunPage } from "./pages/run";
 import { ArtifactsPage } from "./pages/artifacts";
+import { SweepLinks, SweepPage } from "./pages/sweep";
 import { Empty } from "./components/common";
 
 export function App() {
@@ -31,6 +32,13 @@ export function App() {
             <Link href={paths.artifacts(route.entity, route.project)} data-testid="crumb-artifacts">
               artifacts
             </Link>
+            {route.page === "sweep" && (
+              <>
+                <span class="sep">/</span>
+                <span>sweep {route.sweepId}</span>
+              </>
+            )}
+            {route.page === "workspace" && <SweepLinks entity={route.entity} project={route.project} />}
           </nav>
         )}
       </header>
@@ -50,6 +58,14 @@ export function App() {
         )}
         {route.page === "artifacts" && (
           <ArtifactsPage key={`${route.entity}/${route.project}`} entity={route.entity} project={route.project} />
+        )}
+        {route.page === "sweep" && (
+          <SweepPage
+            key={`${route.entity}/${route.project}/${route.sweepId}`}
+            entity={route.entity}
+            project={route.project}
+            sweepId={route.sweepId}
+          />
         )}
         {route.page === "missing" && (
           <Empty title="No such page">

@@ -7,6 +7,7 @@ export type Route =
   | { page: "workspace"; entity: string; project: string }
   | { page: "artifacts"; entity: string; project: string }
   | { page: "run"; entity: string; project: string; runId: string; tab: string }
+  | { page: "sweep"; entity: string; project: string; sweepId: string }
   | { page: "missing"; path: string };
 
 export function parseRoute(pathname: string, search: string): Route {
@@ -17,6 +18,9 @@ export function parseRoute(pathname: string, search: string): Route {
   if (parts.length === 4 && parts[2] === "runs") {
     const tab = new URLSearchParams(search).get("tab") ?? "overview";
     return { page: "run", entity: parts[0]!, project: parts[1]!, runId: parts[3]!, tab };
+  }
+  if (parts.length === 4 && parts[2] === "sweeps") {
+    return { page: "sweep", entity: parts[0]!, project: parts[1]!, sweepId: parts[3]! };
   }
   return { page: "missing", path: pathname };
 }
@@ -53,6 +57,8 @@ export const paths = {
     `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}${
       tab && tab !== "overview" ? `?tab=${encodeURIComponent(tab)}` : ""
     }`,
+  sweep: (entity: string, project: string, sweepId: string) =>
+    `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/sweeps/${encodeURIComponent(sweepId)}`,
 };
 
 /** An in-app link: a real <a href> (open in new tab works), navigating without a reload on plain clicks. */

@@ -14,6 +14,7 @@ from runyard.settings import Settings, init_params_from_env
 
 if TYPE_CHECKING:
     from runyard.api.artifacts import ArtifactCollection, ArtifactType
+    from runyard.api.sweeps import Sweep
     from runyard.artifacts import Artifact
     from runyard.store import ProjectRecord, Store
 
@@ -153,6 +154,16 @@ class Api:
         if record is None:
             raise NotFoundError(f"Could not find run {entity}/{project}/{run_id}")
         return Run(self, record)
+
+    def sweep(self, path: str = "") -> Sweep:
+        """A sweep, by ``"entity/project/sweep_id"``, ``"project/sweep_id"`` or ``"sweep_id"``.
+
+        Raises:
+            NotFoundError: no such sweep.
+        """
+        from runyard.api.sweeps import Sweep
+
+        return Sweep(self, self._store.sweeps.find(path, entity=None, project=None))
 
     def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
         """The projects of ``entity`` (default: the default entity), most recently active first."""

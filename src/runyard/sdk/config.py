@@ -104,6 +104,7 @@ class Config:
         object.__setattr__(self, "_items", {})
         object.__setattr__(self, "_emit", emit)
         object.__setattr__(self, "_allow_val_change", allow_val_change)
+        object.__setattr__(self, "_locked", {})  # key -> who set it (a sweep): updates to it are ignored
 
     # -- writing
     def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:
@@ -132,6 +133,13 @@ class Config:
         for raw_key, raw_value in data.items():
             key = _clean_key(raw_key)
             value = _config_value(raw_value, key)
+            if key in self._locked:
+                if items.get(key) != value:
+                    # W&B's rule: the values a sweep chose win over the script's; the update is ignored.
+                    from runyard.sdk.term import termwarn
+
+                    termwarn(f"Config item '{key}' was locked by '{self._locked[key]}' (ignored update).")
+                continue
             if key in items and items[key] != value:
                 if not allow_val_change:
                     raise ConfigError(
@@ -145,6 +153,16 @@ class Config:
         if self._emit is not None:
             self._emit(changes, [])  # first: a change that cannot be recorded leaves the config as it was
         items.update(changes)
+
+    def _lock(self, values: Mapping[str, Any], by: str) -> None:
+        """Set ``values`` and lock their keys (a sweep's parameters): later changes are ignored with a warning."""
+        self._locked.clear()
+        clean = self._config_values(values)
+        changes = {k: v for k, v in clean.items() if k not in self._items or self._items[k] != v}
+        if changes and self._emit is not None:
+            self._emit(changes, [])
+        self._items.update(clean)
+        self._locked.update(dict.fromkeys(clean, by))
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._apply({key: value}, self._allow_val_change)

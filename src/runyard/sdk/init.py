@@ -24,6 +24,7 @@ from runyard.sdk.config import load_config_source
 from runyard.sdk.console import ConsoleCapture
 from runyard.sdk.metadata import MetadataProbe, quick_metadata
 from runyard.sdk.run import Run
+from runyard.sdk.sweep_run import sweep_context
 from runyard.sdk.system import SystemSampler
 from runyard.sdk.term import warn_once
 from runyard.settings import ResolvedSettings, Settings, init_params_from_env, resume_flag, store_driver_missing
@@ -162,6 +163,19 @@ def init(
         if reinit_mode == "finish_previous":
             previous.finish()
 
+    sweep = sweep_context()
+    if sweep is not None:
+        # A sweep's run lives in the sweep's project, whatever the script asks for (as in W&B).
+        for what, given, forced in (("project", project, sweep.project), ("entity", entity, sweep.entity)):
+            if given is not None and forced is not None and given != forced:
+                warn_once(
+                    f"init:sweep-{what}",
+                    f"runyard.init: {what}={given!r} ignored: this run belongs to sweep "
+                    f"{sweep.sweep_id} in {sweep.entity}/{sweep.project}",
+                    stacklevel=2,
+                )
+        project = sweep.project or project
+        entity = sweep.entity or entity
     project = project or env.get("project") or "Uncategorized"
     if resolved.mode == "online":
         remote.check_login(resolved)
@@ -189,6 +203,8 @@ def init(
         raise ResumeError("resume='must' needs the id of the run to resume: pass init(id=..., resume='must')")
 
     init_config = _filter_keys(load_config_source(config), config_include_keys, config_exclude_keys)
+    if sweep is not None:
+        init_config.update(sweep.params)  # the sweep's values win over the script's
 
     if resolved.mode == "online" and resolved.base_url is None:
         missing = store_driver_missing(resolved.store_url)
@@ -253,6 +269,9 @@ def init(
     )
     if state is not None:
         run.config._items.update(state.config)
+    if sweep is not None:
+        run.config._locked.update(dict.fromkeys(run.config._config_values(sweep.params), "sweep"))
+        run._sweep_id = sweep.sweep_id
     # Resumed runs keep their config; init's config merges on top under the usual rules.
     if init_config:
         if state is not None:

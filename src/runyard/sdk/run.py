@@ -87,6 +87,7 @@ class Run:
         self._settings = settings
         self._id = run_id
         self._project = project
+        self._sweep_id: str | None = None  # set by init() for a run a sweep agent started
         self._entity = entity
         self._name = name
         self._notes = notes
@@ -456,6 +457,11 @@ class Run:
     @property
     def project_name(self) -> str:
         return self._project
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep this run belongs to (started by a sweep agent), else None."""
+        return self._sweep_id
 
     @property
     def entity(self) -> str:

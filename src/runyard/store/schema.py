@@ -47,7 +47,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -257,3 +257,4 @@ api_keys = sa.Table(
 # the same ``metadata``.
 import runyard.store.artifacts.tables  # noqa: E402, F401
 from runyard.store.media import schema as _media_schema  # noqa: E402, F401
+from runyard.store.sweeps import tables as _sweep_tables  # noqa: E402, F401

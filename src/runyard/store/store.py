@@ -87,6 +87,10 @@ class Store:
 
         self.artifacts = Artifacts(self)
         """Artifacts: versions, aliases, files, lineage, retention and blob gc (:mod:`runyard.store.artifacts`)."""
+        from runyard.store.sweeps.room import Sweeps
+
+        self.sweeps = Sweeps(self)
+        """Sweeps, their controller and agents (:class:`runyard.store.sweeps.room.Sweeps`)."""
 
     @classmethod
     def open(

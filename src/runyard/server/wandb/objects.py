@@ -101,7 +101,9 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
         return None if found is None else run_obj(ctx, found)
 
     def runs(args: dict[str, Any]) -> Obj:
-        filters = _filters(args.get("filters"))
+        from runyard.server.wandb.sweeps import sweep_run_filter
+
+        filters = sweep_run_filter(ctx, entity, name, _filters(args.get("filters")))
         offset = _cursor(args.get("after"))
         first = max(0, min(int(args.get("first") or 50), 1000))
         order = _order(args.get("order"))
@@ -122,7 +124,10 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
 
     def run_count(args: dict[str, Any]) -> int:
         try:
-            return ctx.store.count_runs(entity, name, filters=_filters(args.get("filters")))
+            from runyard.server.wandb.sweeps import sweep_run_filter
+
+            filters = sweep_run_filter(ctx, entity, name, _filters(args.get("filters")))
+            return ctx.store.count_runs(entity, name, filters=filters)
         except FilterError as exc:
             raise GraphQLError(str(exc)) from exc
 
@@ -146,6 +151,7 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             "runs": runs,
             "buckets": runs,
             "runCount": run_count,
+            "sweep": _project_sweep(ctx, entity, name),
             # Artifacts come with the artifacts issue: none exist yet.
             "artifact": None,
             "artifactType": None,
@@ -153,6 +159,12 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             "artifactCollectionMembership": None,
         },
     )
+
+
+def _project_sweep(ctx: Context, entity: str, name: str) -> Any:
+    from runyard.server.wandb.sweeps import project_sweep
+
+    return project_sweep(ctx, entity, name)
 
 
 def run_obj(ctx: Context, run: RunRecord) -> Obj:

@@ -2,7 +2,7 @@
 
 Queries: ``viewer``, ``serverInfo``, ``entity``, ``project``/``model``, ``models``. Mutations: ``upsertBucket``
 (a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``, ``deleteRun``
-(``wandb.Api().run(path).delete()``). Artifact
+(``wandb.Api().run(path).delete()``); the sweep operations (:mod:`runyard.server.wandb.sweeps`). Artifact
 mutations answer an error that names the missing feature (the client then gives up on the artifact and carries
 on with the run); any other unknown root field is ``null``. Either is logged once at warning level.
 """
@@ -20,6 +20,7 @@ from runyard.server.wandb.convert import decode_run_id, loads_object, run_storag
 from runyard.server.wandb.graphql import Obj, Operation
 from runyard.server.wandb.objects import Context, entity_obj, page_info, project_obj, run_obj, user_obj
 from runyard.server.wandb.sessions import RunFields, Sessions
+from runyard.server.wandb.sweeps import SWEEP_OPERATIONS, sweep_mutations
 
 __all__ = ["KNOWN_OPERATIONS", "mutation_root", "query_root", "warn_once"]
 
@@ -55,6 +56,7 @@ KNOWN_OPERATIONS = frozenset(
         "Project",
         "ArtifactType",
     }
+    | SWEEP_OPERATIONS
 )
 
 _ARTIFACT_MUTATIONS = frozenset(
@@ -201,6 +203,7 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
         "deleteRun": delete_run,
         # Files are stored when PUT; the client's own notice of it needs no answer beyond success.
         "markRunFilesUploaded": Obj("MarkRunFilesUploadedPayload", {"success": True}),
+        **sweep_mutations(ctx),
     }
     for name in _ARTIFACT_MUTATIONS:
         fields[name] = _artifacts_unsupported(name)
