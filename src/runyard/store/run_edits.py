@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.errors import UsageError
+from runyard.store.key_index import KeySet, key_set, record_key_changes
 from runyard.store.schema import (
     blocks,
     console_lines,
@@ -26,6 +27,7 @@ from runyard.store.schema import (
     sessions,
     system_samples,
 )
+from runyard.store.sql import SqlaSql
 
 __all__ = ["VISIBILITIES", "delete_run", "lock_run", "request_stop", "update_run"]
 
@@ -75,7 +77,17 @@ def update_run(
             raise UsageError(f"visibility must be 'private' or 'public', not {visibility!r}")
         values["visibility"] = visibility
     if values:
+        before = _run_keys(conn, run_pk) if "config" in values or "summary" in values else None
         conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(**values))
+        if before is not None:
+            project_id, old_keys = before
+            record_key_changes(SqlaSql(conn), project_id, old_keys, _run_keys(conn, run_pk)[1])
+
+
+def _run_keys(conn: Connection, run_pk: int) -> tuple[int, KeySet]:
+    """The run's project and its config and summary keys, as stored now."""
+    row = conn.execute(sa.select(runs.c.project_id, runs.c.config, runs.c.summary).where(runs.c.id == run_pk)).one()
+    return int(row.project_id), key_set(row.config, row.summary)
 
 
 def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> list[int]:
@@ -94,7 +106,9 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
         )
     for table in (series, sessions, lost_records, console_lines, system_samples, run_files):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
+    _, old_keys = _run_keys(conn, run_pk)
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
+    record_key_changes(SqlaSql(conn), project_id, old_keys, frozenset())
     conn.execute(
         sa.update(projects).where(projects.c.id == project_id, projects.c.last_activity < now).values(last_activity=now)
     )

@@ -9,6 +9,7 @@ checks that the migrations produce exactly these tables.
                                              1─* rollups (chunk summaries of full blocks, for charts)
                                   1─* sessions, lost_records
                                   1─* console_lines, system_samples, run_files
+                         projects 1─* project_keys (its config and summary keys, with how many runs have each)
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
     api_keys (who may call the server: a hash of each key, never the key)
     store_settings (the store's own settings: where its blobs live)
@@ -34,6 +35,7 @@ __all__ = [
     "entities",
     "lost_records",
     "metadata",
+    "project_keys",
     "projects",
     "rollups",
     "run_files",
@@ -45,7 +47,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0009"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -113,6 +115,17 @@ runs = sa.Table(
     sa.Column("preempting_at", sa.Double, nullable=True),
     sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run_id"),
     sa.Index("ix_runs_project_created", "project_id", "created_at"),
+)
+
+# Each flattened config and summary key of a project's runs, and how many runs have it: the project's keys list
+# without reading every run (maintained by runyard.store.key_index on every write to a run's config or summary).
+project_keys = sa.Table(
+    "project_keys",
+    metadata,
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("root", sa.String(16), primary_key=True),  # "config" | "summary"
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
 )
 
 sessions = sa.Table(
