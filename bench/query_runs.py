@@ -36,7 +36,8 @@ import sqlalchemy as sa
 
 from runyard.store import Store
 from runyard.store.key_index import rebuild_project_keys
-from runyard.store.schema import entities, projects, runs
+from runyard.store.run_values import sort_keys
+from runyard.store.schema import entities, projects, run_values, runs
 from runyard.store.sql import SqlaSql
 
 _TAGS = ["baseline", "best", "paper", "ablation", "sweep", "debug"]
@@ -84,8 +85,17 @@ def _fill(store: Store, n: int) -> None:
             )  # fmt: skip
         for start in range(0, n, 1000):
             conn.execute(sa.insert(runs), rows[start : start + 1000])
-        # Rows written around ingestion: count their keys as a migration's backfill does.
-        rebuild_project_keys(SqlaSql(conn), pid, ((row["config"], row["summary"]) for row in rows))
+        # Rows written around ingestion: count their keys and store their sort keys as a migration's backfill does.
+        sql = SqlaSql(conn)
+        rebuild_project_keys(sql, pid, ((row["config"], row["summary"]) for row in rows))
+        pks = dict(conn.execute(sa.select(runs.c.run_id, runs.c.id).where(runs.c.project_id == pid)).all())
+        values = [
+            {"run_pk": pks[row["run_id"]], "root": root, "key": key, "project_id": pid, "rank": r, "num": n, "txt": t}
+            for row in rows
+            for (root, key), (r, n, t) in sort_keys(row["config"], row["summary"]).items()
+        ]
+        for start in range(0, len(values), 10_000):
+            conn.execute(sa.insert(run_values), values[start : start + 10_000])
 
 
 def _queries(store: Store) -> list[tuple[str, str, Callable[[], Any]]]:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from runyard.errors import UsageError
 from runyard.store.key_index import KeySet, key_set, record_key_changes
+from runyard.store.run_values import SortKey, record_value_changes, sort_keys
 from runyard.store.schema import (
     blocks,
     console_lines,
@@ -22,6 +23,7 @@ from runyard.store.schema import (
     projects,
     rollups,
     run_files,
+    run_values,
     runs,
     series,
     sessions,
@@ -80,14 +82,16 @@ def update_run(
         before = _run_keys(conn, run_pk) if "config" in values or "summary" in values else None
         conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(**values))
         if before is not None:
-            project_id, old_keys = before
-            record_key_changes(SqlaSql(conn), project_id, old_keys, _run_keys(conn, run_pk)[1])
+            project_id, old_keys, old_values = before
+            _, new_keys, new_values = _run_keys(conn, run_pk)
+            record_key_changes(SqlaSql(conn), project_id, old_keys, new_keys)
+            record_value_changes(SqlaSql(conn), run_pk, project_id, old_values, new_values)
 
 
-def _run_keys(conn: Connection, run_pk: int) -> tuple[int, KeySet]:
-    """The run's project and its config and summary keys, as stored now."""
+def _run_keys(conn: Connection, run_pk: int) -> tuple[int, KeySet, dict[tuple[str, str], SortKey]]:
+    """The run's project, its config and summary keys and their sort keys, as stored now."""
     row = conn.execute(sa.select(runs.c.project_id, runs.c.config, runs.c.summary).where(runs.c.id == run_pk)).one()
-    return int(row.project_id), key_set(row.config, row.summary)
+    return int(row.project_id), key_set(row.config, row.summary), sort_keys(row.config, row.summary)
 
 
 def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> list[int]:
@@ -104,9 +108,9 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
                 by_series.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk))
             )
         )
-    for table in (series, sessions, lost_records, console_lines, system_samples, run_files):
+    for table in (series, sessions, lost_records, console_lines, system_samples, run_files, run_values):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
-    _, old_keys = _run_keys(conn, run_pk)
+    _, old_keys, _ = _run_keys(conn, run_pk)
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
     record_key_changes(SqlaSql(conn), project_id, old_keys, frozenset())
     conn.execute(

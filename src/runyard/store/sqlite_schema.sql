@@ -115,6 +115,18 @@ CREATE TABLE run_files (
 	CONSTRAINT uq_run_files_run_name UNIQUE (run_pk, name),
 	FOREIGN KEY(run_pk) REFERENCES runs (id) ON DELETE CASCADE
 );
+CREATE TABLE run_values (
+	run_pk INTEGER NOT NULL,
+	root VARCHAR(16) NOT NULL,
+	"key" TEXT NOT NULL,
+	project_id INTEGER NOT NULL,
+	rank SMALLINT NOT NULL,
+	num DOUBLE,
+	txt TEXT,
+	PRIMARY KEY (run_pk, root, "key"),
+	FOREIGN KEY(run_pk) REFERENCES runs (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_run_values_order ON run_values (project_id, root, "key", rank, num, txt, run_pk);
 CREATE TABLE series (
 	id INTEGER NOT NULL,
 	run_pk INTEGER NOT NULL,
