@@ -3,6 +3,7 @@ values: mixed types, missing keys, NaN and inf, lists and dicts, dotted keys, an
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -102,3 +103,28 @@ def test_migration_backfills_run_values(store_url: str) -> None:
 @pytest.mark.parametrize("order", ["summary_metrics.v", "-config.c"])
 def test_an_unknown_project_has_no_runs(store: Store, order: str) -> None:
     assert store.query_runs("alice", "nope", order=order) == []
+
+
+def _groups_by_json(store: Store, group_by: str) -> list[tuple[Any, list[str]]]:
+    """Grouping as the store did before: each run's value keyed by its JSON, groups in order of first run."""
+    from runyard.store.filters import MISSING, parse_field
+
+    field = parse_field(group_by)
+    groups: dict[str, tuple[Any, list[str]]] = {}
+    for run_id in store.query_run_ids("alice", "proj"):
+        run = store.get_run("alice", "proj", run_id)
+        assert run is not None
+        found = field.value(record_view(run))
+        value = None if found is MISSING else found
+        key = json.dumps(value, sort_keys=True, default=repr)
+        groups.setdefault(key, (value, []))[1].append(run_id)
+    return list(groups.values())
+
+
+@pytest.mark.parametrize("group_by", ["config.c", "config.m.n", "config.a.b", "config.nope", "config.m"])
+def test_grouping_by_a_config_key_is_unchanged(store: Store, group_by: str) -> None:
+    _seed(store)
+    found = [(group.value, group.run_ids) for group in store.group_runs("alice", "proj", group_by)]
+    expected = _groups_by_json(store, group_by)
+    assert [ids for _, ids in found] == [ids for _, ids in expected]
+    assert [json.dumps(v, default=repr) for v, _ in found] == [json.dumps(v, default=repr) for v, _ in expected]
