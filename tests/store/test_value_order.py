@@ -128,3 +128,17 @@ def test_grouping_by_a_config_key_is_unchanged(store: Store, group_by: str) -> N
     expected = _groups_by_json(store, group_by)
     assert [ids for _, ids in found] == [ids for _, ids in expected]
     assert [json.dumps(v, default=repr) for v, _ in found] == [json.dumps(v, default=repr) for v, _ in expected]
+
+
+def test_a_rare_match_is_found_across_chunks(store: Store) -> None:
+    for i in range(150):
+        session = FakeSession(f"r{i:03d}", created_at=1000.0 + i, config={"k": i % 50})
+        session.add("summary", {"set": {"v": i % 7}, "delete": []})
+        store.ingest(session.records)
+    spec = {"config.k": 0}  # 3 of 150 runs: the page fills only after several chunks of candidates
+    for order in ("-summary_metrics.v", "summary_metrics.v", "-created_at", "display_name"):
+        found = [run.run_id for run in store.query_runs("alice", "proj", filters=spec, order=order, limit=3)]
+        expected = _expected(store, order, spec)
+        assert found == expected and len(found) == 3, order
+        page = store.query_runs("alice", "proj", filters=spec, order=order, limit=1, offset=2)
+        assert [run.run_id for run in page] == expected[2:3]

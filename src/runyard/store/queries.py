@@ -348,9 +348,9 @@ def _select_pks(
                 if limit is not None:
                     query = query.limit(limit)
                 return [(int(pk), str(rid)) for pk, rid, *_ in conn.execute(query)]
-            candidates: Iterable[Mapping[Any, Any]] = conn.execute(query).mappings()
+            candidates: Iterable[Mapping[Any, Any]] = _in_chunks(conn, query, stop)
         else:
-            candidates = _by_value(conn, query, project_id, by_value, order.descending, stop if exact else None)
+            candidates = _by_value(conn, query, project_id, by_value, order.descending, stop, exact)
         # Filter (in Python where SQL could not) over candidates in order; stop as soon as the page is full.
         found: list[tuple[int, str]] = []
         for row in _views(candidates, extracted):
@@ -392,6 +392,7 @@ def _by_value(
     by: tuple[str, str],
     descending: bool,
     stop: int | None,
+    exact: bool,
 ) -> Iterator[Mapping[Any, Any]]:
     """The candidates of ``query`` in the order of their value of ``by`` (see :mod:`runyard.store.run_values`):
     those with a value by the index, then those without (missing last, by row id, either way)."""
@@ -412,10 +413,31 @@ def _by_value(
     missing = query.where(
         ~sa.exists().where(absent.c.run_pk == runs.c.id, absent.c.root == root, absent.c.key == key)
     ).order_by(runs.c.id.desc() if descending else runs.c.id.asc())
-    if stop is not None:
+    if exact and stop is not None:
         present, missing = present.limit(stop), missing.limit(stop)
-    yield from conn.execute(present).mappings()
-    yield from conn.execute(missing).mappings()
+    yield from _in_chunks(conn, present, None if exact else stop)
+    yield from _in_chunks(conn, missing, None if exact else stop)
+
+
+def _in_chunks(conn: Connection, query: sa.Select[Any], wanted: int | None) -> Iterator[Mapping[Any, Any]]:
+    """The rows of an ordered ``query``, read a chunk at a time when only the first ``wanted`` matches of a
+    Python filter are needed (None: all at once). The drivers buffer a whole result, and a query without a
+    limit is planned for every row (PostgreSQL sorts them all rather than walking the index): chunks of
+    growing size let a page that fills early cost a page's worth of rows."""
+    if wanted is None:
+        yield from conn.execute(query).mappings()
+        return
+    size, offset, seen = max(64, 2 * wanted), 0, set()
+    while True:
+        rows = conn.execute(query.limit(size).offset(offset)).mappings().all()
+        for row in rows:
+            if row["id"] not in seen:  # a run written meanwhile may shift a row into the next chunk
+                seen.add(row["id"])
+                yield row
+        if len(rows) < size:
+            return
+        offset += size
+        size *= 2
 
 
 def _load(conn: Connection, pks: Sequence[int], entity: str, project: str, now: float, ct: float) -> list[RunRecord]:
