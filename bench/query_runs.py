@@ -6,6 +6,7 @@ of 24 keys (nested aggregates among them), 0-3 tags, a group, a job type and a m
 ``--reps`` times (default 5) and the table shows the median wall time:
 
 ``sql``  filters and orders on columns only: answered by the database (``LIMIT``/``OFFSET`` included)
+``keys`` the project's config, summary, history and system keys (config and summary from its keys table)
 ``py``   a filter on tags, a regex, or config/summary keys: the columns it needs are fetched for the
          candidate runs and the filter is evaluated in Python; full rows are loaded for the page only
 
@@ -34,7 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import sqlalchemy as sa
 
 from runyard.store import Store
-from runyard.store.schema import entities, projects, runs
+from runyard.store.key_index import rebuild_project_keys
+from runyard.store.run_values import sort_keys
+from runyard.store.schema import entities, projects, run_values, runs
+from runyard.store.sql import SqlaSql
 
 _TAGS = ["baseline", "best", "paper", "ablation", "sweep", "debug"]
 _STATES = ["finished"] * 7 + ["failed", "killed", "running"]
@@ -52,6 +56,8 @@ def _fill(store: Store, n: int) -> None:
             .returning(projects.c.id)
         ).scalar_one()
         rows: list[dict[str, Any]] = []
+        # Distinct random 8-hex ids: drawn without replacement (independent draws collide past ~65,000 runs).
+        run_ids = [f"{value:08x}" for value in rng.sample(range(16**8), n)]
         for i in range(n):
             lr = 10 ** rng.uniform(-5, -1)
             config = {
@@ -68,7 +74,7 @@ def _fill(store: Store, n: int) -> None:
             created = now - (n - i) * 60.0
             rows.append(
                 {
-                    "project_id": pid, "run_id": uuid.uuid4().hex[:8], "name": f"run-{i}",
+                    "project_id": pid, "run_id": run_ids[i], "name": f"run-{i}",
                     "tags": rng.sample(_TAGS, rng.randint(0, 3)), "group_name": rng.choice([None, "g1", "g2"]),
                     "job_type": rng.choice([None, "train", "eval"]), "state": rng.choice(_STATES),
                     "config": config, "summary": summary, "summary_state": {}, "metrics": [],
@@ -79,6 +85,17 @@ def _fill(store: Store, n: int) -> None:
             )  # fmt: skip
         for start in range(0, n, 1000):
             conn.execute(sa.insert(runs), rows[start : start + 1000])
+        # Rows written around ingestion: count their keys and store their sort keys as a migration's backfill does.
+        sql = SqlaSql(conn)
+        rebuild_project_keys(sql, pid, ((row["config"], row["summary"]) for row in rows))
+        pks = dict(conn.execute(sa.select(runs.c.run_id, runs.c.id).where(runs.c.project_id == pid)).all())
+        values = [
+            {"run_pk": pks[row["run_id"]], "root": root, "key": key, "project_id": pid, "rank": r, "num": n, "txt": t}
+            for row in rows
+            for (root, key), (r, n, t) in sort_keys(row["config"], row["summary"]).items()
+        ]
+        for start in range(0, len(values), 10_000):
+            conn.execute(sa.insert(run_values), values[start : start + 10_000])
 
 
 def _queries(store: Store) -> list[tuple[str, str, Callable[[], Any]]]:
@@ -97,11 +114,21 @@ def _queries(store: Store) -> list[tuple[str, str, Callable[[], Any]]]:
         ("py", "50 by config.model.depth", lambda: q(e, p, order="config.model.depth", limit=50)),
         ("py", "$or regex | nested config", lambda: c(e, p, filters=_OR_F)),
         ("py", "ids of all matches (Runs snapshot)", lambda: store.query_run_ids(e, p, filters=_ACC_F)),
+        ("py", "50 by -summary acc", lambda: q(e, p, order="-summary_metrics.acc", limit=50)),
+        (
+            "py",
+            "config.optimizer=adam, 50 by -acc",
+            lambda: q(e, p, filters=_CFG_F, order="-summary_metrics.acc", limit=50),
+        ),
+        ("py", "group by config.optimizer", lambda: store.group_runs(e, p, "config.optimizer")),
+        ("py", "group by config.model.name", lambda: store.group_runs(e, p, "config.model.name")),
+        ("keys", "project keys", lambda: store.project_keys(e, p).summary),
         ("all", "every run, 50 per page (Runs walk)", lambda: _walk(store)),
     ]
 
 
 _SQL_F = {"state": "finished", "group": {"$in": ["g1", "g2"]}}
+_CFG_F = {"config.optimizer": "adam"}
 _ACC_F = {"summary_metrics.acc": {"$gt": 0.9}}
 _OR_F = {"$or": [{"display_name": {"$regex": "7$"}}, {"config.model.name": "vit", "config.epochs": {"$gte": 50}}]}
 

@@ -241,6 +241,8 @@ def test_bucket_series_over_ingested_blocks(store: Store, monkeypatch: pytest.Mo
     decoded: list[int] = []
     real = sampling.decode_block
     monkeypatch.setattr(sampling, "decode_block", lambda data: decoded.append(1) or real(data))
+    real_typed = sampling._decode_typed  # numbers-only blocks are decoded by numpy: count those too
+    monkeypatch.setattr(sampling, "_decode_typed", lambda data: decoded.append(1) or real_typed(data))
 
     whole = store.bucket_series("alice", "proj", "run1", "loss", buckets=2)
     assert [(b.x_min, b.x_max, b.count) for b in whole] == [(0, 4999, 5000), (5000, 9999, 5000)]
@@ -309,3 +311,61 @@ def test_other_x_axes_and_rows_lacking_them(store: Store) -> None:
     history = {row["_step"]: row for row in store.history("alice", "proj", "run1")}
     for row in everything:
         assert all(_same(value, history[row["_step"]][k]) for k, value in row.items())
+
+
+# -- numbers-only blocks read by numpy ------------------------------------------------------------------------
+
+kinds = st.sampled_from(["float", "int", "any"])
+
+
+@given(data=st.data(), kind=kinds, buckets=st.integers(1, 30))
+@settings(max_examples=300)
+def test_numpy_read_blocks_give_the_same_buckets_and_values(data: st.DataObject, kind: str, buckets: int) -> None:
+    from runyard.store.block_arrays import decode_typed
+
+    values_of = {
+        "float": st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, -0.0, math.nan, math.inf]),
+        "int": st.integers(-(2**62), 2**62),
+        "any": finite | with_nan | odd_values,
+    }[kind]
+    steps, values = data.draw(series_points(values_of))
+    sizes = data.draw(partitions(len(steps)))
+    infos, decoded = _blocks(steps, values, sizes)
+    encoded = {}
+    start = 0
+    for block_no, size in enumerate(sizes):
+        encoded[block_no] = build_block(steps[start : start + size], values[start : start + size])[1]
+        start += size
+    axis = _Axis(steps[0], steps[-1], buckets, integer=True)
+    by_lists = _bucket_blocks(infos, decoded.__getitem__, axis, locate=True)
+    by_arrays = _bucket_blocks(infos, decoded.__getitem__, axis, True, None, lambda n: decode_typed(encoded[n]))
+    assert [a.bucket() for a in by_arrays.values()] == [a.bucket() for a in by_lists.values()]
+    for a, b in zip(by_arrays.values(), by_lists.values()):
+        assert (a.min_step, a.max_step, a.last_step) == (b.min_step, b.max_step, b.last_step)
+    for block_no, data_ in encoded.items():
+        typed = decode_typed(data_)
+        if typed is not None:  # exactly what decode_block gives: the same types and values
+            got = (typed[0].tolist(), typed[1].tolist())
+            assert [list(map(type, part)) for part in got] == [list(map(type, part)) for part in decoded[block_no]]
+            assert all(_same(x, y) for x, y in zip(got[1], decoded[block_no][1]))
+
+
+def test_values_at_reads_only_the_steps_asked(store: Store, fake_session: type[FakeSession]) -> None:
+    s = fake_session()
+    for i in range(10_000):  # full blocks (numbers only) and a tail; ints, floats and a mixed key
+        s.log({"f": i / 7, "i": i * 3, "m": "x" if i % 1000 == 0 else i}, step=2 * i)
+    store.ingest(s.records)
+    rows = store.sampled_history("alice", "proj", "run1", keys=["f", "i", "m"], samples=60)
+    assert rows and all(row["_step"] % 2 == 0 for row in rows)
+    for row in rows:
+        i = row["_step"] // 2
+        assert row["f"] == i / 7 and type(row["f"]) is float
+        assert row["i"] == i * 3 and type(row["i"]) is int
+        assert row["m"] == ("x" if i % 1000 == 0 else i)
+    with store.engine.connect() as conn:
+        pk = conn.execute(sa.text("SELECT id FROM runs")).scalar_one()
+        sid = conn.execute(sa.text("SELECT id FROM series WHERE key = 'f'")).scalar_one()
+        reader = sampling._SeriesReader(conn, sid)
+        assert pk is not None
+        asked = [0, 1, 2, 8191, 8192, 9998, 19_998, 19_999, 40_000]
+        assert reader.values_at(asked) == {s: (s // 2) / 7 for s in asked if s % 2 == 0 and s <= 19_998}

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from runyard.store import blocks
 from runyard.store.rollups import as_number
 
-__all__ = ["decode_arrays"]
+__all__ = ["decode_arrays", "decode_typed"]
 
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -33,8 +33,9 @@ _PLANES = blocks._PLANES
 
 def decode_arrays(data: bytes) -> tuple[Int64s, Floats]:
     """A block's steps (int64) and numeric values (float64, NaN where not numeric)."""
-    if len(data) >= _HEADER.size and data[1] == _FORMAT and data[:1] in (b"f", b"i"):
-        return _decode_numbers(data)
+    typed = decode_typed(data)
+    if typed is not None:
+        return typed[0], typed[1].astype(np.float64)
     steps, values = blocks.decode_block(data)
     numbers = [as_number(value) for value in values]
     return (
@@ -43,7 +44,16 @@ def decode_arrays(data: bytes) -> tuple[Int64s, Floats]:
     )
 
 
-def _decode_numbers(data: bytes) -> tuple[Int64s, Floats]:
+def decode_typed(data: bytes) -> tuple[Int64s, npt.NDArray[np.float64] | npt.NDArray[np.int64]] | None:
+    """A numbers-only block (format 2, kind f or i) as its steps and its values in their own type (float64
+    for kind f, int64 for kind i: ``tolist()`` gives exactly what :func:`runyard.store.blocks.decode_block`
+    gives); None for any other block."""
+    if len(data) >= _HEADER.size and data[1] == _FORMAT and data[:1] in (b"f", b"i"):
+        return _decode_numbers(data)
+    return None
+
+
+def _decode_numbers(data: bytes) -> tuple[Int64s, npt.NDArray[np.float64] | npt.NDArray[np.int64]]:
     kind, _, flags, mask, n, first, zlen = _HEADER.unpack_from(data)
     pos = _HEADER.size
     body = zlib.decompress(data[pos : pos + zlen]) if zlen else b""
@@ -74,7 +84,7 @@ def _decode_numbers(data: bytes) -> tuple[Int64s, Floats]:
         numbers = joined.reshape(-1).view(dtype)
         if kind == b"i":
             numbers = np.cumsum(numbers, dtype=np.int64)  # stored as deltas, the first from 0
-    return steps, numbers.astype(np.float64)
+    return steps, numbers
 
 
 def _unshuffle(planes: npt.NDArray[np.uint8], n: int) -> npt.NDArray[np.uint8]:

@@ -8,7 +8,7 @@ field form the group whose value is None; a run with several tags falls in each 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,11 +17,11 @@ from sqlalchemy.engine import Connection
 from runyard.errors import FilterError
 from runyard.store.filters import MISSING, Field, parse_field
 from runyard.store.models import RunGroup
+from runyard.store.queries import field_values
 from runyard.store.schema import runs
 
 __all__ = ["group_field", "group_runs"]
 
-_CHUNK = 500  # ids per IN (...) list
 _COLUMNS = {"group": runs.c.group_name, "job_type": runs.c.job_type, "tags": runs.c.tags}
 _HELP = "group, job_type, tags or config.KEY (such as config.optimizer)"
 
@@ -41,23 +41,31 @@ def group_field(group_by: object) -> Field:
 
 def group_runs(conn: Connection, project_id: int, run_ids: Sequence[str], field: Field) -> list[RunGroup]:
     """Group ``run_ids`` (already filtered and sorted) by ``field``'s value in each run."""
-    column = _COLUMNS.get(field.name) if field.kind == "column" else runs.c.config
-    assert column is not None  # group_field admits only these
-    values: dict[str, Any] = {}
-    for chunk in _chunks(run_ids):
-        query = sa.select(runs.c.run_id, column).where(runs.c.project_id == project_id, runs.c.run_id.in_(chunk))
-        for run_id, value in conn.execute(query):
-            values[run_id] = value
+    if field.kind == "column":
+        column = _COLUMNS[field.name]
+        query = sa.select(runs.c.run_id, column).where(runs.c.project_id == project_id)
+        values: dict[str, Any] = dict(conn.execute(query).tuples().all())
+    else:  # one pass over the project reading only the key's JSON, not every run's config
+        values = field_values(conn, project_id, field)
     groups: dict[str, tuple[Any, list[str]]] = {}
     for run_id in run_ids:
         if run_id not in values:
             continue  # deleted meanwhile
         for value in _group_values(field, values[run_id]):
-            key = json.dumps(value, sort_keys=True, default=repr)  # values may be lists or dicts: hash their JSON
+            key = _group_key(value)
             if key not in groups:
                 groups[key] = (value, [])
             groups[key][1].append(run_id)
     return [RunGroup(value=value, run_ids=ids) for value, ids in groups.values()]
+
+
+def _group_key(value: Any) -> Any:
+    """A key equal for values whose JSON is equal (values may be lists or dicts): the value itself, typed,
+    for a string, int, bool or None (cheaper than its JSON, and the same partition), else its JSON."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return (kind.__name__, value)
+    return ("json", json.dumps(value, sort_keys=True, default=repr))
 
 
 def _group_values(field: Field, stored: Any) -> list[Any]:
@@ -67,10 +75,4 @@ def _group_values(field: Field, stored: Any) -> list[Any]:
             tags = list(dict.fromkeys(stored or ()))
             return tags or [None]
         return [stored]
-    found = field.value({"config": stored})
-    return [None if found is MISSING else found]
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+    return [None if stored is MISSING else stored]

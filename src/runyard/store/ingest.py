@@ -42,8 +42,10 @@ from runyard.store.artifacts.writes import apply_artifact
 from runyard.store.blob_refs import BlobRef
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
+from runyard.store.key_index import key_set, record_key_changes
 from runyard.store.losses import record_losses
 from runyard.store.media.writes import record_media_keys
+from runyard.store.run_values import record_value_changes, sort_keys
 from runyard.store.sql import Sql, dump_json, for_update, json_param, load_json, scalar, text_safe
 from runyard.store.stream_writes import (
     ConsoleRow,
@@ -116,7 +118,11 @@ def apply_batch(
     if new[0][0] == 1 and new[0][1] != KIND_START:
         raise StoreError(f"session {session!r}: record 1 must be a start record, not {new[0][1]!r}")
     run = _locked_run(sql, run_pk)
+    keys_before = key_set(run["config"], run["summary"])
+    values_before = sort_keys(run["config"], run["summary"])
     staged = _apply(sql, run, new, now, cache)
+    record_key_changes(sql, run["project_id"], keys_before, key_set(run["config"], run["summary"]))
+    record_value_changes(sql, run_pk, run["project_id"], values_before, sort_keys(run["config"], run["summary"]))
     gaps = [(r[2]["first"], r[0], r[2]) for r in new if r[1] == KIND_GAP] if lost else []
     if gaps:
         record_losses(sql, run_pk, session, gaps, now)

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.flatten import flatten
+from runyard.store.key_index import list_keys
 from runyard.store.models import ProjectKeys
 from runyard.store.schema import runs, series
+from runyard.store.sql import SqlaSql
 from runyard.store.streams import system_keys
 
 __all__ = ["chart_keys", "project_keys", "run_keys"]
@@ -28,21 +29,17 @@ def chart_keys(keys: Iterable[str]) -> list[str]:
 
 
 def project_keys(conn: Connection, project_id: int) -> ProjectKeys:
-    """Every config, summary, history and system key any run of the project has."""
+    """Every config, summary, history and system key any run of the project has.
+
+    Config and summary keys come from the project's maintained key table (:mod:`runyard.store.key_index`),
+    not from its runs' rows."""
     project_runs = sa.select(runs.c.id).where(runs.c.project_id == project_id)
-    config: set[str] = set()
-    summary: set[str] = set()
-    for run_config, run_summary in conn.execute(
-        sa.select(runs.c.config, runs.c.summary).where(runs.c.project_id == project_id)
-    ):
-        # "_wandb" holds the custom charts' specs (wandb.plot.*), drawn as panels: not config columns.
-        if isinstance(run_config, dict):
-            config.update(k for k in flatten(run_config) if not k.startswith("_wandb."))
-        summary.update(flatten(run_summary) if isinstance(run_summary, dict) else ())
+    listed = list_keys(SqlaSql(conn), project_id)
     history = conn.execute(sa.select(series.c.key).where(series.c.run_pk.in_(project_runs)).distinct()).scalars()
     return ProjectKeys(
-        config=sorted(config),
-        summary=sorted(summary),
+        # "_wandb" holds the custom charts' specs (wandb.plot.*), drawn as panels: not config columns.
+        config=[key for key in listed["config"] if not key.startswith("_wandb.")],
+        summary=listed["summary"],
         history=chart_keys(history),
         system=system_keys(conn, project_runs),
     )

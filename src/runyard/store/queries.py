@@ -17,7 +17,10 @@ does are pushed into the ``WHERE`` clause, the rest is evaluated in Python over 
 
 Ordering by a column runs in SQL (``NULLS LAST`` both ways, ties by row id in the same direction), so with a
 Python-evaluated filter the scan stops once ``offset + limit`` runs have matched. Ordering by a config or
-summary key sorts in Python (numbers, then strings, then booleans; missing values last).
+summary key reads the sort keys of :mod:`runyard.store.run_values` through their index (numbers, then strings,
+then booleans, then the rest by ``repr``; runs missing the key after them, by row id), so it stops early the
+same way; where that index could order differently from the Python sort (``config.KEY.value``, or a key some
+run holds a dict under) the candidates are sorted in Python.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from runyard.store.filters import (
     AllOf,
     AnyOf,
     Condition,
+    Field,
     Node,
     NoneOf,
     Order,
@@ -45,9 +49,9 @@ from runyard.store.filters import (
 )
 from runyard.store.jsontypes import NONFINITE_TAG
 from runyard.store.models import RunRecord
-from runyard.store.schema import entities, projects, runs
+from runyard.store.schema import entities, projects, run_values, runs
 
-__all__ = ["count_runs", "get_runs", "project_pk", "query_run_ids", "query_runs"]
+__all__ = ["count_runs", "field_values", "get_runs", "project_pk", "query_run_ids", "query_runs"]
 
 _CHUNK = 500  # ids per IN (...) list
 _SAFE_INT = 2**53  # beyond this, SQL would compare an int as a double and Python exactly: leave it to Python
@@ -327,24 +331,30 @@ def _select_pks(
     """``(row id, run id)`` of the runs that match, in order, from ``offset`` on (at most ``limit``)."""
     ctx = _Context(conn, now, crash_timeout)
     where, exact = _to_sql(node, ctx)
-    in_sql_order = order.field.kind == "column"
+    by_column = order.field.kind == "column"
+    by_value = None if by_column else _value_order(conn, project_id, order)
+    in_sql_order = by_column or by_value is not None
     columns, keys = _needed(node if not exact else AllOf(()), None if in_sql_order else order)
     query, extracted = _view_query(ctx, project_id, columns, keys)
     if where is not None:
         query = query.where(where)
+    stop = None if limit is None else offset + limit
     if in_sql_order:
-        query = _order_by(query, order, ctx)
-        if exact:
-            if offset:
-                query = query.offset(offset)
-            if limit is not None:
-                query = query.limit(limit)
-            return [(int(pk), str(rid)) for pk, rid, *_ in conn.execute(query)]
-        # Python filter over candidates in order; stop as soon as the page is full.
-        stop = None if limit is None else offset + limit
+        if by_value is None:
+            query = _order_by(query, order, ctx)
+            if exact:
+                if offset:
+                    query = query.offset(offset)
+                if limit is not None:
+                    query = query.limit(limit)
+                return [(int(pk), str(rid)) for pk, rid, *_ in conn.execute(query)]
+            candidates: Iterable[Mapping[Any, Any]] = _in_chunks(conn, query, stop)
+        else:
+            candidates = _by_value(conn, query, project_id, by_value, order.descending, stop, exact)
+        # Filter (in Python where SQL could not) over candidates in order; stop as soon as the page is full.
         found: list[tuple[int, str]] = []
-        for row in _views(conn.execute(query).mappings(), extracted):
-            if node.matches(row):
+        for row in _views(candidates, extracted):
+            if exact or node.matches(row):
                 found.append((int(row["id"]), str(row["_run_id"])))
                 if stop is not None and len(found) >= stop:
                     break
@@ -352,8 +362,82 @@ def _select_pks(
     rows = list(_views(conn.execute(query).mappings(), extracted))
     matching = [(int(row["id"]), row) for row in rows if exact or node.matches(row)]
     ordered = [(pk, str(row["_run_id"])) for pk, row in sort_views(matching, order)]
-    end = None if limit is None else offset + limit
-    return ordered[offset:end]
+    return ordered[offset:stop]
+
+
+def _value_order(conn: Connection, project_id: int, order: Order) -> tuple[str, str] | None:
+    """``(root, key)`` when ``run_values`` orders the runs by ``order`` exactly as the Python sort does; None
+    when it cannot: W&B's ``config.KEY.value`` spelling, or a key some run holds a dict under (whose keys are
+    stored, not the dict)."""
+    field = order.field
+    if field.kind == "config" and len(field.path) > 1 and field.path[-1] == "value":
+        return None
+    nested = conn.execute(
+        sa.select(run_values.c.run_pk)
+        .where(
+            run_values.c.project_id == project_id,
+            run_values.c.root == field.kind,
+            run_values.c.key > field.name + ".",
+            run_values.c.key < field.name + "/",  # "/" follows "." in code point order
+        )
+        .limit(1)
+    ).first()
+    return None if nested is not None else (field.kind, field.name)
+
+
+def _by_value(
+    conn: Connection,
+    query: sa.Select[Any],
+    project_id: int,
+    by: tuple[str, str],
+    descending: bool,
+    stop: int | None,
+    exact: bool,
+) -> Iterator[Mapping[Any, Any]]:
+    """The candidates of ``query`` in the order of their value of ``by`` (see :mod:`runyard.store.run_values`):
+    those with a value by the index, then those without (missing last, by row id, either way)."""
+    root, key = by
+    values = run_values.alias("ordering")
+    present = query.join(
+        values,
+        sa.and_(
+            values.c.run_pk == runs.c.id,
+            values.c.project_id == project_id,
+            values.c.root == root,
+            values.c.key == key,
+        ),
+    )
+    sort = [values.c.rank, values.c.num, values.c.txt, values.c.run_pk]
+    present = present.order_by(*[col.desc() if descending else col.asc() for col in sort])
+    absent = run_values.alias("absent")
+    missing = query.where(
+        ~sa.exists().where(absent.c.run_pk == runs.c.id, absent.c.root == root, absent.c.key == key)
+    ).order_by(runs.c.id.desc() if descending else runs.c.id.asc())
+    if exact and stop is not None:
+        present, missing = present.limit(stop), missing.limit(stop)
+    yield from _in_chunks(conn, present, None if exact else stop)
+    yield from _in_chunks(conn, missing, None if exact else stop)
+
+
+def _in_chunks(conn: Connection, query: sa.Select[Any], wanted: int | None) -> Iterator[Mapping[Any, Any]]:
+    """The rows of an ordered ``query``, read a chunk at a time when only the first ``wanted`` matches of a
+    Python filter are needed (None: all at once). The drivers buffer a whole result, and a query without a
+    limit is planned for every row (PostgreSQL sorts them all rather than walking the index): chunks of
+    growing size let a page that fills early cost a page's worth of rows."""
+    if wanted is None:
+        yield from conn.execute(query).mappings()
+        return
+    size, offset, seen = max(64, 2 * wanted), 0, set()
+    while True:
+        rows = conn.execute(query.limit(size).offset(offset)).mappings().all()
+        for row in rows:
+            if row["id"] not in seen:  # a run written meanwhile may shift a row into the next chunk
+                seen.add(row["id"])
+                yield row
+        if len(rows) < size:
+            return
+        offset += size
+        size *= 2
 
 
 def _load(conn: Connection, pks: Sequence[int], entity: str, project: str, now: float, ct: float) -> list[RunRecord]:
@@ -416,6 +500,15 @@ def count_runs(conn: Connection, entity: str, project: str, node: Node, now: flo
     if where is not None:
         query = query.where(where)
     return sum(node.matches(row) for row in _views(conn.execute(query).mappings(), extracted))
+
+
+def field_values(conn: Connection, project_id: int, field: Field) -> dict[str, Any]:
+    """Every run's value of ``field`` (:data:`~runyard.store.filters.MISSING` where it has none), by run id, in
+    one pass over the project that reads only the JSON keys the field may live under."""
+    ctx = _Context(conn, 0.0, math.inf)
+    columns, keys = _needed(AllOf((Condition(field, "$exists", True),)), None)
+    query, extracted = _view_query(ctx, project_id, columns, keys)
+    return {str(view["_run_id"]): field.value(view) for view in _views(conn.execute(query).mappings(), extracted)}
 
 
 def get_runs(

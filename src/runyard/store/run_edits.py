@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection
 
 from runyard.errors import UsageError
 from runyard.store.artifacts.tables import artifact_usage, artifact_versions
+from runyard.store.key_index import KeySet, key_set, record_key_changes
+from runyard.store.media.schema import media_keys
+from runyard.store.run_values import SortKey, record_value_changes, sort_keys
 from runyard.store.schema import (
     blocks,
     console_lines,
@@ -22,11 +25,13 @@ from runyard.store.schema import (
     projects,
     rollups,
     run_files,
+    run_values,
     runs,
     series,
     sessions,
     system_samples,
 )
+from runyard.store.sql import SqlaSql
 
 __all__ = ["VISIBILITIES", "delete_run", "lock_run", "request_stop", "update_run"]
 
@@ -76,7 +81,19 @@ def update_run(
             raise UsageError(f"visibility must be 'private' or 'public', not {visibility!r}")
         values["visibility"] = visibility
     if values:
+        before = _run_keys(conn, run_pk) if "config" in values or "summary" in values else None
         conn.execute(sa.update(runs).where(runs.c.id == run_pk).values(**values))
+        if before is not None:
+            project_id, old_keys, old_values = before
+            _, new_keys, new_values = _run_keys(conn, run_pk)
+            record_key_changes(SqlaSql(conn), project_id, old_keys, new_keys)
+            record_value_changes(SqlaSql(conn), run_pk, project_id, old_values, new_values)
+
+
+def _run_keys(conn: Connection, run_pk: int) -> tuple[int, KeySet, dict[tuple[str, str], SortKey]]:
+    """The run's project, its config and summary keys and their sort keys, as stored now."""
+    row = conn.execute(sa.select(runs.c.project_id, runs.c.config, runs.c.summary).where(runs.c.id == run_pk)).one()
+    return int(row.project_id), key_set(row.config, row.summary), sort_keys(row.config, row.summary)
 
 
 def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> list[int]:
@@ -93,11 +110,14 @@ def delete_run(conn: Connection, run_pk: int, project_id: int, now: float) -> li
                 by_series.c.series_id.in_(sa.select(series.c.id).where(series.c.run_pk == run_pk))
             )
         )
-    for table in (series, sessions, lost_records, console_lines, system_samples, run_files, artifact_usage):
+    tables = (series, sessions, lost_records, console_lines, system_samples, run_files, run_values, artifact_usage)
+    for table in (*tables, media_keys):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
     # The artifact versions it logged stay (other runs may use them); they only forget their maker.
     conn.execute(sa.update(artifact_versions).where(artifact_versions.c.run_pk == run_pk).values(run_pk=None))
+    _, old_keys, _ = _run_keys(conn, run_pk)
     conn.execute(sa.delete(runs).where(runs.c.id == run_pk))
+    record_key_changes(SqlaSql(conn), project_id, old_keys, frozenset())
     conn.execute(
         sa.update(projects).where(projects.c.id == project_id, projects.c.last_activity < now).values(last_activity=now)
     )

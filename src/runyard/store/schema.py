@@ -8,7 +8,9 @@ checks that the migrations produce exactly these tables.
     entities 1─* projects 1─* runs 1─* series 1─* blocks
                                              1─* rollups (chunk summaries of full blocks, for charts)
                                   1─* sessions, lost_records
+                                  1─* run_values (config and summary values as sort keys, one row per key)
                                   1─* console_lines, system_samples, run_files
+                         projects 1─* project_keys (its config and summary keys, with how many runs have each)
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
     api_keys (who may call the server: a hash of each key, never the key)
     store_settings (the store's own settings: where its blobs live)
@@ -36,9 +38,11 @@ __all__ = [
     "entities",
     "lost_records",
     "metadata",
+    "project_keys",
     "projects",
     "rollups",
     "run_files",
+    "run_values",
     "runs",
     "series",
     "sessions",
@@ -47,7 +51,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -55,6 +59,9 @@ HEAD_REVISION = "0009"
 
 # SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets 64-bit ids.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Text compared by code point, as Python compares strings: PostgreSQL's "C" collation, SQLite's default.
+CodePointText = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 metadata = sa.MetaData()
 
@@ -115,6 +122,32 @@ runs = sa.Table(
     sa.Column("preempting_at", sa.Double, nullable=True),
     sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run_id"),
     sa.Index("ix_runs_project_created", "project_id", "created_at"),
+)
+
+# Each flattened config and summary key of a project's runs, and how many runs have it: the project's keys list
+# without reading every run (maintained by runyard.store.key_index on every write to a run's config or summary).
+project_keys = sa.Table(
+    "project_keys",
+    metadata,
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("root", sa.String(16), primary_key=True),  # "config" | "summary"
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+)
+
+# Each run's config and summary leaves as sort keys (see runyard.store.run_values): rank 0 number (num), 1 string
+# (txt, by code point), 2 boolean (num 0/1), 3 other (txt: its repr). What ordering runs by a key reads, by index.
+run_values = sa.Table(
+    "run_values",
+    metadata,
+    sa.Column("run_pk", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("root", sa.String(16), primary_key=True),
+    sa.Column("key", CodePointText, primary_key=True),
+    sa.Column("project_id", Id, nullable=False),
+    sa.Column("rank", sa.SmallInteger, nullable=False),
+    sa.Column("num", sa.Double, nullable=True),
+    sa.Column("txt", CodePointText, nullable=True),
+    sa.Index("ix_run_values_order", "project_id", "root", "key", "rank", "num", "txt", "run_pk"),
 )
 
 sessions = sa.Table(
