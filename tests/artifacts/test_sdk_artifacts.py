@@ -158,6 +158,18 @@ def test_aliases_edit_save_and_delete(tmp_path: Path) -> None:
             again.delete()
         api.artifact("art/net:v1").delete()
         assert api.artifact("art/net:latest").version == "v0"
+        (tmp_path / "m.bin").write_bytes(b"third")
+    with runyard.init(project="art") as run:
+        run.log_model(tmp_path / "m.bin", name="net")
+    with runyard.Api() as api:
+        collection = api.artifact_collection("model", "art/net")
+        assert [a.version for a in collection.versions()] == ["v2", "v0"]
+        assert collection.set_retention(1) == 0  # v0 is aliased (production): kept with the last one
+        (tmp_path / "m.bin").write_bytes(b"fourth")
+    with runyard.init(project="art") as run:
+        run.log_model(tmp_path / "m.bin", name="net")
+    with runyard.Api() as api:
+        assert [a.version for a in api.artifacts("model", "art/net")] == ["v3", "v0"]
     with runyard.init(project="art") as run:
         path = run.use_model("net:production")
         assert Path(path).read_bytes() == bytes([0]) * 10

@@ -115,6 +115,8 @@ def use_artifact(
 ) -> Artifact:
     """Record that the run uses a version and return it, ready to download (see :meth:`runyard.Run.use_artifact`)."""
     run._check_usable("use_artifact")
+    if run.settings.mode == "disabled":
+        raise UnsupportedError("use_artifact: a run with mode='disabled' reads no store: start it online to use it")
     uploads = _uploads(run, "use_artifact")
     if isinstance(artifact_or_name, Artifact):
         artifact = artifact_or_name
