@@ -223,7 +223,10 @@ class Run:
 
         Args:
             data: metric names to values: numbers, bools, strings, None, lists of numbers, NumPy arrays or
-                scalars, torch tensors, or nested dicts of these (flattened to ``"a.b"`` keys).
+                scalars, torch tensors (arrays of more than 32 numbers are logged as histograms), media
+                (``runyard.Image``, ``Histogram``, ``Table``, ``Audio``, ``Video``, ``Html``, ``Object3D``,
+                ``Molecule``, lists of these, ``runyard.plot`` charts; see docs/media.md), or nested dicts of
+                these (flattened to ``"a.b"`` keys).
             step: the step to log at. Without it every call is a new step. A step larger than the current one
                 first commits the pending row; a smaller one is ignored with a warning.
             commit: False merges ``data`` into the pending row without committing it. Defaults to True without
@@ -231,6 +234,7 @@ class Run:
 
         Raises:
             TypeError: a value cannot be stored; the error names the key. Nothing of this call is logged.
+            ValueError: a media object cannot be stored as given (a table cell...); the error names the key.
             runyard.errors.TooLargeError: a value is over 1 MiB or the call over 25 MiB once encoded (see
                 docs/sdk.md, "Limits"). Nothing of this call is logged.
             runyard.errors.RunLogWriteError: the run log could not be written (a full disk: an ``OSError``).
