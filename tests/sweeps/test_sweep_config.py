@@ -162,6 +162,9 @@ def test_command_macros_expand_as_w_and_b_does(tmp_path: Path) -> None:
     assert argv[3:7] == ["--lr=0.1", "--fast=True", "--slow=False", '--opt={"name": "adam"}']
     assert argv[7:11] == ["lr=0.1", "fast=True", "slow=False", 'opt={"name": "adam"}']
     assert argv[11:] == ["--lr=0.1", "--fast", '--opt={"name": "adam"}']
+    hydra = ["${args_no_equals}", "${args_append_hydra}", "${args_override_hydra}"]
+    argv = expand_command(hydra, program=None, params={"lr": 0.1}, json_file=tmp_path / "p.json")
+    assert argv == ["--lr", "0.1", "+lr=0.1", "++lr=0.1"]
     argv = expand_command(
         ["${args_json}", "${args_json_file}"], program=None, params=params, json_file=tmp_path / "p.json"
     )

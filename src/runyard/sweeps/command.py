@@ -49,6 +49,13 @@ def expand_command(
                     argv.append(f"--{k}")
                 elif v is not False:
                     argv.append(f"--{k}={_text(v)}")
+        elif part == "${args_no_equals}":
+            for k, v in params.items():
+                argv += [f"--{k}", _text(v)]
+        elif part == "${args_append_hydra}":
+            argv.extend(f"+{k}={_text(v)}" for k, v in params.items())
+        elif part == "${args_override_hydra}":
+            argv.extend(f"++{k}={_text(v)}" for k, v in params.items())
         elif part == "${args_json}":
             argv.append(json.dumps(dict(params)))
         elif part == "${args_json_file}":

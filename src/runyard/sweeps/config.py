@@ -85,6 +85,9 @@ _MACROS = (
     "${args_json}",
     "${args_json_file}",
     "${args_no_boolean_flags}",
+    "${args_no_equals}",
+    "${args_append_hydra}",
+    "${args_override_hydra}",
 )
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
 
