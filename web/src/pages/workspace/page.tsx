@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
-import { defaultColor, PALETTE } from "../../colors";
+import { rotationColor } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
 import { StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
@@ -84,27 +84,6 @@ type MenuState =
 function groupValueLabel(v: Json): string {
   if (v === null) return "(none)";
   return typeof v === "string" ? v : JSON.stringify(v);
-}
-
-const luminance = (hex: string) => {
-  const n = parseInt(hex.slice(1), 16);
-  return (0.2126 * ((n >> 16) & 255) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255;
-};
-/** The palette's colours that read well as thin lines on white (no pastels). */
-const STRONG = PALETTE.filter((c) => luminance(c) < 0.62);
-
-/** Distinct strong colours for the drawn lines: each keeps its hashed colour unless an earlier one took it. */
-function assignColors(ids: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  const used = new Set<string>();
-  for (const id of ids) {
-    const hashed = defaultColor(id);
-    let c = STRONG.includes(hashed) ? hashed : STRONG[PALETTE.indexOf(hashed) % STRONG.length]!;
-    if (used.has(c)) c = STRONG.find((p) => !used.has(p)) ?? c;
-    used.add(c);
-    out.set(id, c);
-  }
-  return out;
 }
 
 /** Why the search box's text cannot be sent (null when it can). */
@@ -291,15 +270,26 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const groupList = grouped && groups?.key === groupKey ? groups.groups : [];
   const drawnGroups = groupList.slice(0, settings.maxRuns);
 
-  const autoColors = useMemo(
-    () => assignColors([...topRuns].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id)).map((r) => r.id)),
-    [topRuns],
-  );
-  const autoGroupColors = useMemo(() => assignColors(drawnGroups.map((g) => groupLineId(g.value))), [groupList]);
+  // A run (or group) the page shows for the first time takes the next colour of the rotation; the colours taken
+  // during a render are saved just after it, so that the colour never changes with the view.
+  const fresh = useRef<Map<string, string>>(new Map());
+  const seq = useRef(settings.colorSeq);
   const colorOf = useCallback(
-    (id: string) => settings.colors[id] ?? autoColors.get(id) ?? autoGroupColors.get(id) ?? defaultColor(id),
-    [settings.colors, autoColors, autoGroupColors],
+    (id: string) => {
+      const c = settings.colors[id] ?? settings.runColors[id] ?? fresh.current.get(id);
+      if (c) return c;
+      const next = rotationColor(seq.current++);
+      fresh.current.set(id, next);
+      return next;
+    },
+    [settings.colors, settings.runColors],
   );
+  useEffect(() => {
+    if (!fresh.current.size) return;
+    const taken = Object.fromEntries(fresh.current);
+    update((s) => ({ runColors: { ...s.runColors, ...taken }, colorSeq: Math.max(s.colorSeq, seq.current) }));
+    fresh.current = new Map();
+  });
 
   const lines: ChartLine[] = useMemo(() => {
     if (grouped)
@@ -313,6 +303,8 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           runIds: g.run_ids.filter((r) => !hidden.has(r)),
         }))
         .filter((l) => l.runIds.length > 0);
+    // oldest first, so that runs drawn together for the first time take consecutive colours in creation order
+    for (const r of [...topRuns].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))) colorOf(r.id);
     return topRuns.filter((r) => !hidden.has(r.id)).map((r) => ({ id: r.id, label: r.name, color: colorOf(r.id), runIds: [r.id] }));
   }, [grouped, groupList, topRuns, hidden, colorOf]);
 
@@ -423,8 +415,10 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
       setMembers((m) => new Map([...m].map(([k, runs]) => [k, runs.filter((r) => r.id !== run.id)])));
       update((s) => {
         const colors = { ...s.colors };
+        const runColors = { ...s.runColors };
         delete colors[run.id];
-        return { hidden: s.hidden.filter((h) => h !== run.id), colors };
+        delete runColors[run.id];
+        return { hidden: s.hidden.filter((h) => h !== run.id), colors, runColors };
       });
       void loadTop();
       void loadGroups();

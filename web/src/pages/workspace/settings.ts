@@ -20,7 +20,12 @@ export interface SortSpec {
 
 export interface WorkspaceSettings {
   hidden: string[];
+  /** Colours the user picked, by run id (or group line id). */
   colors: Record<string, string>;
+  /** Colours given once to each run (or group) when first shown: kept by every view and the run page. */
+  runColors: Record<string, string>;
+  /** How many colours the rotation has given (the next run takes the next one). */
+  colorSeq: number;
   /** "group", "job_type", "tags" or "config.K"; null: no grouping. */
   groupBy: string | null;
   sort: SortSpec;
@@ -39,6 +44,8 @@ export interface WorkspaceSettings {
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
   hidden: [],
   colors: {},
+  runColors: {},
+  colorSeq: 0,
   groupBy: null,
   sort: { key: "created_at", desc: true },
   filters: [],
@@ -59,6 +66,8 @@ export function readSettings(saved: Record<string, Json> | null | undefined): Wo
   if (!saved) return d;
   const colors: Record<string, string> = {};
   if (isObj(saved.colors)) for (const [k, v] of Object.entries(saved.colors)) if (typeof v === "string") colors[k] = v;
+  const runColors: Record<string, string> = {};
+  if (isObj(saved.runColors)) for (const [k, v] of Object.entries(saved.runColors)) if (typeof v === "string") runColors[k] = v;
   const widths: Record<string, number> = {};
   if (isObj(saved.widths)) for (const [k, v] of Object.entries(saved.widths)) if (typeof v === "number") widths[k] = v;
   const sort = isObj(saved.sort) && typeof saved.sort.key === "string" ? { key: saved.sort.key, desc: saved.sort.desc === true } : d.sort;
@@ -72,6 +81,8 @@ export function readSettings(saved: Record<string, Json> | null | undefined): Wo
   return {
     hidden: strings(saved.hidden),
     colors,
+    runColors,
+    colorSeq: typeof saved.colorSeq === "number" && saved.colorSeq >= 0 ? Math.floor(saved.colorSeq) : 0,
     groupBy: typeof saved.groupBy === "string" && saved.groupBy ? saved.groupBy : null,
     sort,
     filters,
