@@ -39,6 +39,8 @@ export interface PanelProps {
   liveIds: string[];
   tick: number;
   height: number;
+  /** A legend under the title: each drawn line's colour and label. */
+  legend?: boolean;
   onLog: (log: boolean) => void;
   onX: (x: string | null) => void;
   onEnlarge?: () => void;
@@ -346,6 +348,18 @@ export function LinePanel(p: PanelProps) {
           )}
         </div>
       </div>
+      {p.legend && panel.drawn.length > 0 && (
+        <div class="chart-legend" data-testid="chart-legend">
+          {panel.meta
+            .filter((m) => m.role === "main")
+            .map((m) => (
+              <span class="legend-item" data-testid="legend-item" data-line={m.line.id} data-color={m.line.color} title={m.line.label}>
+                <span class="legend-swatch" style={{ background: m.line.color }} />
+                <span class="legend-label">{m.line.label}</span>
+              </span>
+            ))}
+        </div>
+      )}
       <div class="chart-body" style={{ height: `${p.height}px` }}>
         <div ref={plotEl} class="chart-plot" />
         <div ref={tipEl} class="chart-tip" data-testid="chart-tip" />

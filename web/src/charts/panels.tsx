@@ -24,6 +24,8 @@ export interface ChartSettings {
   panelX: Record<string, string>;
   /** Collapsed section names. */
   collapsed: string[];
+  /** Each panel shows its lines' colours and labels under its title. */
+  legend: boolean;
 }
 
 export const DEFAULT_CHART_SETTINGS: ChartSettings = {
@@ -34,6 +36,7 @@ export const DEFAULT_CHART_SETTINGS: ChartSettings = {
   logY: [],
   panelX: {},
   collapsed: [],
+  legend: true,
 };
 
 /** Read chart settings saved as JSON, keeping defaults for anything missing or malformed. */
@@ -59,6 +62,7 @@ export function readChartSettings(value: Json | undefined): ChartSettings {
     logY: strings(v.logY),
     panelX,
     collapsed: strings(v.collapsed),
+    legend: v.legend !== false,
   };
 }
 
@@ -192,6 +196,7 @@ export function ChartPanels(props: ChartPanelsProps) {
       liveIds={props.liveIds}
       tick={props.tick}
       height={h}
+      legend={s.legend}
       onLog={(on) => set({ logY: toggle(s.logY, key, on) })}
       onX={(x) => {
         const panelX = { ...s.panelX };
@@ -281,6 +286,10 @@ export function ChartPanels(props: ChartPanelsProps) {
             </label>
           </>
         )}
+        <label title="Show each panel's lines with their colours under its title">
+          <input type="checkbox" checked={s.legend} onChange={(e) => set({ legend: (e.target as HTMLInputElement).checked })} data-testid="legend-toggle" />
+          Legend
+        </label>
         <span class="spacer" />
         {props.toolbar}
       </div>
