@@ -7,6 +7,7 @@ import type { Json } from "../api";
 import type { ChartLine, GroupAgg, GroupBand, Smoothing, SmoothingKind } from "./data";
 import { globMatch, X_RELATIVE, X_STEP, X_WALL, xLabel } from "./format";
 import { LinePanel } from "./panel";
+import { NumberInput } from "../components/numberinput";
 import { MediaPanel, useMediaIndex, type MediaRun } from "../media/panels";
 import "./charts.css";
 
@@ -253,15 +254,14 @@ export function ChartPanels(props: ChartPanelsProps) {
           />
         )}
         {s.smoothing.kind === "avg" && (
-          <input
-            type="number"
-            min="1"
-            max="1000"
+          <NumberInput
+            min={1}
+            max={1000}
             class="narrow"
             value={s.smoothing.window}
             title="Window (points)"
-            onChange={(e) => set({ smoothing: { ...s.smoothing, window: Math.max(1, Number((e.target as HTMLInputElement).value) || 1) } })}
-            data-testid="smoothing-window"
+            onCommit={(window) => set({ smoothing: { ...s.smoothing, window } })}
+            testid="smoothing-window"
           />
         )}
         {props.grouped && (

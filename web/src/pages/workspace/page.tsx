@@ -4,6 +4,7 @@ import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } f
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
 import { rotationColor } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
+import { NumberInput } from "../../components/numberinput";
 import { StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
@@ -600,18 +601,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
             toolbar={
               <label title="The charts draw the first N runs (or groups) of the sorted, filtered list">
                 Runs shown
-                <input
-                  type="number"
-                  min="1"
-                  max="1000"
-                  class="narrow"
-                  value={settings.maxRuns}
-                  onChange={(e) => {
-                    const n = Math.round(Number((e.target as HTMLInputElement).value));
-                    if (n >= 1) update({ maxRuns: Math.min(1000, n) });
-                  }}
-                  data-testid="max-runs"
-                />
+                <NumberInput min={1} max={1000} class="narrow" value={settings.maxRuns} onCommit={(maxRuns) => update({ maxRuns })} testid="max-runs" />
               </label>
             }
           />
