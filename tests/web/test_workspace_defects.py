@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import screenshot
 from .test_workspace import _api, panel, row, rows, seeded, wait_saved, ws  # noqa: F401  (fixtures)
 
 
@@ -25,28 +26,28 @@ def opened(request: pytest.FixtureRequest) -> dict[str, Any]:
 def test_panels_show_a_legend_of_their_lines_that_can_be_turned_off(opened: dict[str, Any], page: Any) -> None:
     ids = opened["ids"]
     loss = panel(page, "train/loss")
-    legend = loss.get_by_test_id("legend-item")
+    legend = loss.get_by_test_id("panel-legend-item")
     expect(legend).to_have_count(6)
     labels = {item.get_attribute("data-line"): item.inner_text() for item in legend.all()}
     assert labels == {run_id: name for name, run_id in ids.items()}
     # the legend's colours are the lines' and the sidebar's
     swatch = row(page, "beta-2").get_by_test_id("run-color").evaluate("e => getComputedStyle(e).backgroundColor")
-    item = loss.locator(f'[data-testid="legend-item"][data-line="{ids["beta-2"]}"] .legend-swatch')
+    item = loss.locator(f'[data-testid="panel-legend-item"][data-line="{ids["beta-2"]}"] .pl-swatch')
     assert item.evaluate("e => getComputedStyle(e).backgroundColor") == swatch
 
     # grouped: one entry per group
     page.get_by_test_id("group-by").select_option("config.optimizer")
-    expect(loss.get_by_test_id("legend-item")).to_have_count(2)
-    expect(loss.get_by_test_id("chart-legend")).to_contain_text("adam")
-    expect(loss.get_by_test_id("chart-legend")).to_contain_text("sgd")
+    expect(loss.get_by_test_id("panel-legend-item")).to_have_count(2)
+    expect(loss.get_by_test_id("panel-legend")).to_contain_text("adam")
+    expect(loss.get_by_test_id("panel-legend")).to_contain_text("sgd")
 
     # toggled off, saved with the workspace
     page.get_by_test_id("legend-toggle").uncheck()
-    expect(page.get_by_test_id("chart-legend")).to_have_count(0)
+    expect(page.get_by_test_id("panel-legend")).to_have_count(0)
     wait_saved(page)
     page.reload()
     expect(panel(page, "train/loss")).to_have_attribute("data-lines", re.compile("."))
-    expect(page.get_by_test_id("chart-legend")).to_have_count(0)
+    expect(page.get_by_test_id("panel-legend")).to_have_count(0)
     expect(page.get_by_test_id("legend-toggle")).not_to_be_checked()
 
 
@@ -90,3 +91,70 @@ def test_live_refresh_never_overwrites_a_number_being_typed(opened: dict[str, An
     saved = _api(opened["url"], "GET", f"/projects/{opened['entity']}/ws/workspace")["settings"]
     assert saved["maxRuns"] == 30
     assert saved["chart"]["smoothing"]["window"] == 25
+
+
+def _columns(page: Any) -> list[str]:
+    head = page.get_by_test_id("table-head")
+    return [c.get_attribute("data-column") for c in head.get_by_test_id("column-head").all()]
+
+
+def test_expanded_table_columns_pinned_name_reorder_and_group_aggregates(opened: dict[str, Any], page: Any) -> None:
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.get_by_test_id("expand-table").click()
+    expect(page.get_by_test_id("table-head")).to_be_visible()
+    # it opens with the project's config and summary keys as columns
+    columns = _columns(page)
+    assert columns[:4] == ["name", "state", "created", "duration"]
+    assert {"config.lr", "config.optimizer", "config.depth"} <= set(columns)
+    assert "summary.train/loss" in columns
+    expect(row(page, "beta-2").locator('[data-column="config.lr"]')).to_have_text("0.003")
+
+    # scrolled sideways, the name column stays pinned and readable beside the colour and eye controls
+    listing = page.get_by_test_id("run-list")
+    listing.evaluate("e => { e.scrollLeft = 500; }")
+    page.wait_for_function("() => document.querySelector('[data-testid=run-list]').scrollLeft > 0")
+    name = row(page, "beta-2").locator(".cell-name")
+    box = name.bounding_box()
+    controls = row(page, "beta-2").locator(".row-controls").bounding_box()
+    assert box["x"] >= controls["x"] + controls["width"] - 1
+    top = name.evaluate(
+        "e => { const r = e.getBoundingClientRect();"
+        " const hit = document.elementFromPoint(r.left + 8, r.top + r.height / 2);"
+        " return !!hit && e.contains(hit); }"
+    )
+    assert top, "the pinned name is covered"
+    listing.evaluate("e => { e.scrollLeft = 0; }")
+
+    # columns move left and right, and the order is saved
+    lr = page.get_by_test_id("table-head").locator('[data-column="config.lr"]')
+    before = _columns(page)
+    at = before.index("config.lr")
+    lr.hover()
+    lr.get_by_test_id("column-left").click()
+    after = _columns(page)
+    assert after.index("config.lr") == at - 1
+    assert sorted(after) == sorted(before)
+    expect(row(page, "beta-2").locator(".cell").nth(at - 1)).to_have_text("0.003")
+    lr.hover()
+    lr.get_by_test_id("column-right").click()
+    lr.hover()
+    lr.get_by_test_id("column-right").click()
+    moved = _columns(page)
+    assert moved.index("config.lr") == at + 1
+    wait_saved(page)
+    page.reload()
+    expect(page.get_by_test_id("table-head")).to_be_visible()
+    assert _columns(page) == moved
+
+    # grouped, the group rows show the mean ± std of their runs' numbers
+    page.get_by_test_id("group-by").select_option("config.optimizer")
+    adam = page.locator('[data-testid="group-row"][data-group="adam"]')
+    sgd = page.locator('[data-testid="group-row"][data-group="sgd"]')
+    expect(adam.locator('[data-column="config.lr"]')).to_have_text("0.003 ± 0.001633")
+    expect(sgd.locator('[data-column="config.lr"]')).to_have_text("0.004 ± 0.001633")
+    expect(adam.locator('[data-column="config.depth"]')).to_have_text("12 ± 1.633")
+    expect(adam.get_by_test_id("group-count")).to_have_text("3")
+    agg = adam.locator('[data-column="config.lr"] [data-testid="group-agg"]')
+    assert "over 3 runs" in (agg.get_attribute("title") or "")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    screenshot(page, "workspace-table-grouped")

@@ -349,13 +349,13 @@ export function LinePanel(p: PanelProps) {
         </div>
       </div>
       {p.legend && panel.drawn.length > 0 && (
-        <div class="chart-legend" data-testid="chart-legend">
+        <div class="panel-legend" data-testid="panel-legend">
           {panel.meta
             .filter((m) => m.role === "main")
             .map((m) => (
-              <span class="legend-item" data-testid="legend-item" data-line={m.line.id} data-color={m.line.color} title={m.line.label}>
-                <span class="legend-swatch" style={{ background: m.line.color }} />
-                <span class="legend-label">{m.line.label}</span>
+              <span class="pl-item" data-testid="panel-legend-item" data-line={m.line.id} data-color={m.line.color} title={m.line.label}>
+                <span class="pl-swatch" style={{ background: m.line.color }} />
+                <span class="pl-label">{m.line.label}</span>
               </span>
             ))}
         </div>

@@ -197,7 +197,7 @@ export function ChartPanels(props: ChartPanelsProps) {
       liveIds={props.liveIds}
       tick={props.tick}
       height={h}
-      legend={s.legend}
+      legend={s.legend && onEnlarge !== undefined /* the enlarged panel has the full legend below it */}
       onLog={(on) => set({ logY: toggle(s.logY, key, on) })}
       onX={(x) => {
         const panelX = { ...s.panelX };

@@ -8,10 +8,12 @@ import { NumberInput } from "../../components/numberinput";
 import { StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
-import { type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
+import { defaultTableColumns, type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
 import { useRunPages } from "./runs";
+import { formatDuration, formatNumber } from "../../format";
 import {
   baseQuery,
+  columnValue,
   groupFilter,
   groupLineId,
   readSettings,
@@ -340,6 +342,33 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
     return () => clearInterval(t);
   }, [anyRunning]);
 
+  // --- group aggregates in the table: each group's runs are read (the first groups, up to 1000 runs each) ---
+  const AGG_GROUPS = 30;
+  useEffect(() => {
+    if (!grouped || !settings.expanded) return;
+    for (const g of groupList.slice(0, AGG_GROUPS)) loadMembers(groupLineId(g.value), g.value);
+  }, [grouped, settings.expanded, groupList]);
+  const aggregate = useCallback(
+    (lineId: string, column: string) => {
+      const runs = members.get(lineId);
+      if (!runs?.length) return null;
+      const values: number[] = [];
+      for (const r of runs) {
+        const v = column === "duration" ? r.duration : columnValue(r, column);
+        if (typeof v === "number" && Number.isFinite(v)) values.push(v);
+      }
+      if (!values.length) return null;
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      const show = column === "duration" ? formatDuration : formatNumber;
+      return {
+        text: values.length > 1 && std > 0 ? `${show(mean)} ± ${show(std)}` : show(mean),
+        title: `mean ${formatNumber(mean)} ± std ${formatNumber(std)} over ${values.length} run${values.length === 1 ? "" : "s"}`,
+      };
+    },
+    [members],
+  );
+
   // --- rows of the list ---
   const rowItems: RowItem[] | null = useMemo(() => {
     if (!grouped) return null;
@@ -460,7 +489,16 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const total = top?.total ?? pages.total ?? null;
   const visualized = lines.length;
   const filtered = settings.filters.length > 0 || !!settings.search;
-  const columns = settings.expanded ? tableColumns(settings.columns) : SIDEBAR_COLUMNS;
+  const tableCols = settings.tableColumns ?? defaultTableColumns(keys);
+  const columns = settings.expanded ? tableColumns(tableCols) : SIDEBAR_COLUMNS;
+  const moveColumn = (column: string, delta: number) => {
+    const list = [...tableCols];
+    const i = list.indexOf(column);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= list.length) return;
+    [list[i], list[j]] = [list[j]!, list[i]!];
+    update({ tableColumns: list });
+  };
   const ready = top !== null && (!grouped || groups?.key === groupKey || groupError !== null);
 
   if (ready && total === 0 && !filtered && !grouped && !pages.error)
@@ -536,7 +574,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           <SortSelect sort={settings.sort} options={sortOptions(keys)} onChange={(sort) => update({ sort })} />
           {settings.expanded && (
             <button type="button" class="tool-btn" onClick={(e) => setMenu({ kind: "columns", ...anchor(e.currentTarget) })} data-testid="columns-button">
-              Columns{settings.columns.length ? ` (${settings.columns.length})` : ""}
+              Columns ({tableCols.length + 1})
             </button>
           )}
         </div>
@@ -579,6 +617,8 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           onColor={(id, el) => setMenu({ kind: "color", id, ...anchor(el) })}
           onMenu={(run, el) => setMenu({ kind: "run", run, ...anchor(el) })}
           onToggleGroup={toggleGroup}
+          onMoveColumn={moveColumn}
+          aggregate={aggregate}
           entity={entity}
           project={project}
           selected={selected}
@@ -640,7 +680,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
             <FilterBuilder filters={settings.filters} fields={filterFields(keys)} onApply={(filters) => update({ filters })} onClose={() => setMenu(null)} />
           )}
           {menu.kind === "columns" && (
-            <ColumnPicker keys={keys} columns={settings.columns} onChange={(columns) => update({ columns })} onClose={() => setMenu(null)} />
+            <ColumnPicker keys={keys} columns={tableCols} onChange={(c) => update({ tableColumns: c })} onClose={() => setMenu(null)} />
           )}
         </div>
       )}

@@ -33,8 +33,9 @@ export interface WorkspaceSettings {
   search: string;
   /** How many runs (or groups) of the sorted list the charts draw. */
   maxRuns: number;
-  /** Extra table columns: "config.K" or "summary.K". */
-  columns: string[];
+  /** The table's columns after the pinned name, in order ("state", "created", …, "config.K", "summary.K");
+   * null until the user picks: then the table opens with the basics and the project's config and summary keys. */
+  tableColumns: string[] | null;
   widths: Record<string, number>;
   /** The runs pane expanded into the full table. */
   expanded: boolean;
@@ -51,11 +52,14 @@ export const DEFAULT_SETTINGS: WorkspaceSettings = {
   filters: [],
   search: "",
   maxRuns: 10,
-  columns: [],
+  tableColumns: null,
   widths: {},
   expanded: false,
   chart: DEFAULT_CHART_SETTINGS,
 };
+
+/** The columns a table had before columns could be reordered, before its extra ones. */
+const OLD_BASE = ["state", "created", "duration", "tags", "group"];
 
 const isObj = (v: Json | undefined): v is Record<string, Json> => !!v && typeof v === "object" && !Array.isArray(v);
 const strings = (v: Json | undefined) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : []);
@@ -88,7 +92,12 @@ export function readSettings(saved: Record<string, Json> | null | undefined): Wo
     filters,
     search: typeof saved.search === "string" ? saved.search : "",
     maxRuns: typeof saved.maxRuns === "number" && saved.maxRuns >= 1 ? Math.min(1000, Math.round(saved.maxRuns)) : d.maxRuns,
-    columns: strings(saved.columns),
+    // settings saved before columns could be reordered kept only the extra columns, after fixed ones
+    tableColumns: Array.isArray(saved.tableColumns)
+      ? strings(saved.tableColumns)
+      : strings(saved.columns).length
+        ? [...OLD_BASE, ...strings(saved.columns)]
+        : null,
     widths,
     expanded: saved.expanded === true,
     chart: readChartSettings(saved.chart),
