@@ -19,7 +19,7 @@ export function compact(v: number): string {
   if (a >= 1e9) return `${trim(v / 1e9)}G`;
   if (a >= 1e6) return `${trim(v / 1e6)}M`;
   if (a >= 1e4) return `${trim(v / 1e3)}k`;
-  if (a !== 0 && a < 1e-3) return v.toExponential(1);
+  if (a !== 0 && a < 1e-6) return v.toExponential(1);
   return trim(v);
 }
 

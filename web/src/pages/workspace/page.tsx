@@ -527,7 +527,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           </span>
           {anyRunning && (
             <span class="live-dot" title="Live: updating while runs are running" data-testid="live">
-              ● live
+              live
             </span>
           )}
           <span class="spacer" />

@@ -116,7 +116,7 @@ function cell(run: Run, id: string): ComponentChildren {
       return run.job_type ?? "";
   }
   const v: Json | undefined = columnValue(run, id);
-  return <span class={typeof v === "number" ? "num" : ""}>{formatValue(v)}</span>;
+  return <span class={typeof v === "number" ? "num" : ""}>{formatValue(v, id)}</span>;
 }
 
 export function RunList(p: RunListProps) {
