@@ -158,3 +158,46 @@ def test_expanded_table_columns_pinned_name_reorder_and_group_aggregates(opened:
     assert "over 3 runs" in (agg.get_attribute("title") or "")
     page.set_viewport_size({"width": 1400, "height": 900})
     screenshot(page, "workspace-table-grouped")
+
+
+def test_the_view_lives_in_the_url_back_undoes_and_a_link_shares_it(opened: dict[str, Any], page: Any) -> None:
+    ids = opened["ids"]
+    expect(rows(page)).to_have_count(6)
+    page.get_by_test_id("run-search").fill("beta|gamma")
+    expect(rows(page)).to_have_count(4)
+    expect(page).to_have_url(re.compile(r"[?&]q=beta%7Cgamma"))
+    page.get_by_test_id("group-by").select_option("config.optimizer")
+    expect(page.get_by_test_id("group-row")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"[?&]g=config.optimizer"))
+    page.get_by_test_id("group-by").select_option("")
+    expect(rows(page)).to_have_count(4)
+    row(page, "beta-3").get_by_test_id("run-eye").click()
+    expect(page).to_have_url(re.compile(rf"[?&]h={ids['beta-3']}"))
+    shared = page.url
+
+    # Back undoes one change at a time
+    page.go_back()
+    expect(row(page, "beta-3")).to_have_attribute("data-hidden", "false")
+    page.go_back()
+    expect(page.get_by_test_id("group-row")).to_have_count(2)
+    page.go_back()
+    expect(page.get_by_test_id("group-row")).to_have_count(0)
+    expect(rows(page)).to_have_count(4)
+    page.go_back()
+    expect(rows(page)).to_have_count(6)
+    expect(page.get_by_test_id("run-search")).to_have_value("")
+    page.go_forward()
+    expect(rows(page)).to_have_count(4)
+    expect(page.get_by_test_id("run-search")).to_have_value("beta|gamma")
+
+    # a link opens its view, whatever the saved workspace holds
+    wait_saved(page)
+    _api(opened["url"], "PUT", f"/projects/{opened['entity']}/ws/workspace", {"settings": {}})
+    other = page.context.new_page()
+    other.goto(shared)
+    expect(other.get_by_test_id("workspace-page")).to_have_attribute("data-ready", "true")
+    expect(other.get_by_test_id("run-search")).to_have_value("beta|gamma")
+    expect(other.get_by_test_id("run-row")).to_have_count(4)
+    hidden = other.locator(f'[data-testid="run-row"][data-run-id="{ids["beta-3"]}"]')
+    expect(hidden).to_have_attribute("data-hidden", "true")
+    other.close()

@@ -22,6 +22,7 @@ import {
   toMongo,
   type WorkspaceSettings,
 } from "./settings";
+import { viewFromQuery, viewOf, viewToQuery } from "./urlstate";
 import { ColumnPicker, FilterBuilder, filterFields, GroupSelect, groupOptions, SortSelect, sortOptions } from "./toolbar";
 import "./workspace.css";
 
@@ -95,7 +96,10 @@ function searchProblem(text: string): string | null {
   return pattern ? regexProblem(pattern) : null;
 }
 
-function Workspace({ entity, project, boot }: { entity: string; project: string; boot: Boot }) {
+function Workspace({ entity, project, boot: saved }: { entity: string; project: string; boot: Boot }) {
+  // a link's view wins over the saved one
+  const linked = useMemo(() => viewFromQuery(location.search), []);
+  const boot = useMemo(() => (linked ? { ...saved, settings: { ...saved.settings, ...linked } } : saved), [saved]);
   const bootProblem = searchProblem(boot.settings.search);
   // A saved search that cannot work (saved by an older version) is shown, with why, but not used.
   const [settings, setSettings] = useState<WorkspaceSettings>(bootProblem ? { ...boot.settings, search: "" } : boot.settings);
@@ -180,6 +184,42 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
     setSearchError(err.message);
     update((s) => (s.search === text ? { search: goodSearch.current === text ? "" : goodSearch.current } : {}));
   };
+
+  // --- the view in the URL: each change is a history entry (typing in the search box replaces its own) ---
+  const view = viewOf(settings);
+  const viewKey = JSON.stringify(view);
+  const urlFirst = useRef(true);
+  const fromHistory = useRef(false);
+  const lastSearch = useRef(settings.search);
+  const lastWasSearch = useRef(false);
+  const settingsRef = useRef(settings);
+  settingsRef.current = settings;
+  useEffect(() => {
+    const query = viewToQuery(view, location.search);
+    const searchChanged = lastSearch.current !== view.search;
+    lastSearch.current = view.search;
+    const url = `${location.pathname}${query}${location.hash}`;
+    if (query !== location.search) {
+      // one entry for a search being typed (its debounced steps replace each other), one for each other change
+      if (urlFirst.current || fromHistory.current || (searchChanged && lastWasSearch.current)) history.replaceState(null, "", url);
+      else history.pushState(null, "", url);
+    }
+    lastWasSearch.current = searchChanged && !fromHistory.current;
+    urlFirst.current = false;
+    fromHistory.current = false;
+  }, [viewKey]);
+  useEffect(() => {
+    const onPop = () => {
+      const v = viewFromQuery(location.search) ?? viewOf(saved.settings);
+      if (JSON.stringify(v) === JSON.stringify(viewOf(settingsRef.current))) return;
+      fromHistory.current = true;
+      lastSearch.current = v.search;
+      setSearchText(v.search);
+      update(v);
+    };
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, [update]);
 
   // --- the runs: pages of the sorted, filtered list; the first N for the charts; groups ---
   const query = useMemo(() => baseQuery(settings), [settings.filters, settings.search, settings.sort]);
