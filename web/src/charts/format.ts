@@ -46,3 +46,9 @@ export function globMatch(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
   return re.test(name);
 }
+
+/** Grid and tick colours for the current theme (data-theme on <html>). */
+export function chartInk(): { grid: string; tick: string; axis: string } {
+  const dark = typeof document !== "undefined" && document.documentElement.getAttribute("data-theme") === "dark";
+  return dark ? { grid: "#262b35", tick: "#323845", axis: "#9aa3b2" } : { grid: "#eef0f3", tick: "#e2e4e8", axis: "#6b7280" };
+}

@@ -16,7 +16,7 @@ import {
   type RawSeries,
   type Smoothing,
 } from "./data";
-import { alpha, compact, formatX, X_RELATIVE, X_WALL, xLabel } from "./format";
+import { alpha, compact, formatX, X_RELATIVE, X_WALL, xLabel, chartInk } from "./format";
 import { formatNumber } from "../format";
 
 export const BUCKETS = 1000;
@@ -193,7 +193,7 @@ export function LinePanel(p: PanelProps) {
   );
 
   // a new uPlot when the series' structure changes, setData otherwise
-  const signature = `${panel.meta.map((m) => `${m.line.id}:${m.role}:${m.line.color}`).join("|")}|${p.logY}|${p.x}|${zoom}|${p.height}`;
+  const signature = `${panel.meta.map((m) => `${m.line.id}:${m.role}:${m.line.color}`).join("|")}|${p.logY}|${p.x}|${zoom}|${p.height}|${chartInk().grid}`;
   const zoomRef = useRef(setZoom);
   zoomRef.current = setZoom;
   const panelRef = useRef(panel);
@@ -208,6 +208,7 @@ export function LinePanel(p: PanelProps) {
     }
     plot.current?.destroy();
     const width = Math.max(200, el.clientWidth);
+    const ink = chartInk();
     const opts: uPlot.Options = {
       width,
       height: p.height,
@@ -222,16 +223,16 @@ export function LinePanel(p: PanelProps) {
       },
       axes: [
         {
-          stroke: "#6b7280",
-          grid: { stroke: "#eef0f3", width: 1 },
-          ticks: { stroke: "#e2e4e8", width: 1 },
+          stroke: ink.axis,
+          grid: { stroke: ink.grid, width: 1 },
+          ticks: { stroke: ink.tick, width: 1 },
           ...(p.x === X_WALL ? {} : { values: (_u: uPlot, splits: number[]) => splits.map((v) => (p.x === X_RELATIVE ? formatX(p.x, v) : compact(v))) }),
         },
         {
-          stroke: "#6b7280",
+          stroke: ink.axis,
           size: (_u: uPlot, values: string[] | null) => 14 + 7 * Math.max(3, ...(values ?? []).map((v) => String(v ?? "").length)),
-          grid: { stroke: "#eef0f3", width: 1 },
-          ticks: { stroke: "#e2e4e8", width: 1 },
+          grid: { stroke: ink.grid, width: 1 },
+          ticks: { stroke: ink.tick, width: 1 },
           values: (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? "" : compact(v))),
         },
       ],

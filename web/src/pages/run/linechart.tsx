@@ -2,6 +2,7 @@
 // through POST /series; history charts use the shared chart panels in ../../charts/).
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { chartInk } from "../../charts/format";
 import { formatDuration, formatNumber } from "../../format";
 
 /** A runtime tick: tenths of a second while the ticks are that close, then 12s, 3m 20s, 2h 5m. */
@@ -59,7 +60,7 @@ export function LineChart(props: {
       axes: [
         {
           stroke: "#6b7280",
-          grid: { stroke: "rgba(0,0,0,0.06)" },
+          grid: { stroke: chartInk().grid },
           ticks: { show: false },
           values: (_u, splits, _axis, _space, incr) => splits.map((v) => formatRuntime(v, incr)),
           label: "Runtime",
@@ -68,7 +69,7 @@ export function LineChart(props: {
         },
         {
           stroke: "#6b7280",
-          grid: { stroke: "rgba(0,0,0,0.06)" },
+          grid: { stroke: chartInk().grid },
           ticks: { show: false },
           size: 56,
           values: (_u, splits) => splits.map((v) => formatNumber(v)),
