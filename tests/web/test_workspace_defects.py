@@ -201,3 +201,26 @@ def test_the_view_lives_in_the_url_back_undoes_and_a_link_shares_it(opened: dict
     hidden = other.locator(f'[data-testid="run-row"][data-run-id="{ids["beta-3"]}"]')
     expect(hidden).to_have_attribute("data-hidden", "true")
     other.close()
+
+
+def test_compare_runs_shows_only_what_differs(opened: dict[str, Any], page: Any) -> None:
+    ids = opened["ids"]
+    for name in ("alpha-1", "beta-3", "gamma-4", "gamma-5"):
+        row(page, name).get_by_test_id("run-eye").click()
+    expect(page.get_by_test_id("run-count")).to_have_text("6 (2 visualized)")
+    page.get_by_test_id("compare-button").click()
+    dialog = page.get_by_test_id("compare")
+    runs = [h.get_attribute("data-run-id") for h in dialog.get_by_test_id("compare-run").all()]
+    assert sorted(runs) == sorted([ids["alpha-0"], ids["beta-2"]])
+    keys = {r.get_attribute("data-key") for r in dialog.get_by_test_id("compare-row").all()}
+    # alpha-0 and beta-2 share the optimizer (adam) and the final train/acc: only lr, depth and the losses differ
+    assert keys == {"config.depth", "config.lr", "summary.train/loss", "summary.val/loss"}, keys
+    lr = dialog.locator('[data-testid="compare-row"][data-key="config.lr"] td')
+    values = {runs[i]: lr.nth(i).inner_text() for i in range(2)}
+    assert values == {ids["alpha-0"]: "0.001", ids["beta-2"]: "0.003"}
+    dialog.get_by_test_id("compare-all").check()
+    expect(dialog.locator('[data-testid="compare-row"][data-key="config.optimizer"]')).to_have_count(1)
+    expect(dialog.locator('[data-testid="compare-row"][data-key="summary.train/acc"]')).to_have_count(1)
+    screenshot(page, "workspace-compare")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)

@@ -23,6 +23,7 @@ import {
   type WorkspaceSettings,
 } from "./settings";
 import { viewFromQuery, viewOf, viewToQuery } from "./urlstate";
+import { CompareRuns } from "./compare";
 import { ColumnPicker, FilterBuilder, filterFields, GroupSelect, groupOptions, SortSelect, sortOptions } from "./toolbar";
 import "./workspace.css";
 
@@ -116,6 +117,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   const [toast, setToast] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   const [selected, setSelected] = useState<string | null>(null);
+  const [comparing, setComparing] = useState(false);
   const searchEl = useRef<HTMLInputElement>(null);
 
   // --- settings: local at once, saved to the server debounced ---
@@ -351,6 +353,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
     return topRuns.filter((r) => !hidden.has(r.id)).map((r) => ({ id: r.id, label: r.name, color: colorOf(r.id), runIds: [r.id] }));
   }, [grouped, groupList, topRuns, hidden, colorOf]);
 
+  const compareRuns = useMemo(() => (grouped ? [] : topRuns.filter((r) => !hidden.has(r.id))), [grouped, topRuns, hidden]);
   const drawnRunIds = useMemo(() => new Set(lines.flatMap((l) => l.runIds)), [lines]);
   const liveIds = useMemo(() => running.filter((r) => drawnRunIds.has(r.id)).map((r) => r.id), [running, drawnRunIds]);
   const anyRunning = running.length > 0;
@@ -612,6 +615,16 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
           </button>
           <GroupSelect value={settings.groupBy} options={groupOptions(keys)} onChange={(g) => update({ groupBy: g })} />
           <SortSelect sort={settings.sort} options={sortOptions(keys)} onChange={(sort) => update({ sort })} />
+          <button
+            type="button"
+            class="tool-btn"
+            disabled={grouped || compareRuns.length < 2}
+            title={grouped ? "Compare works on runs, not groups" : "Compare the config and summary of the runs the charts draw (the shown, not hidden, ones)"}
+            onClick={() => setComparing(true)}
+            data-testid="compare-button"
+          >
+            Compare
+          </button>
           {settings.expanded && (
             <button type="button" class="tool-btn" onClick={(e) => setMenu({ kind: "columns", ...anchor(e.currentTarget) })} data-testid="columns-button">
               Columns ({tableCols.length + 1})
@@ -724,6 +737,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
           )}
         </div>
       )}
+      {comparing && <CompareRuns runs={compareRuns} colorOf={colorOf} onClose={() => setComparing(false)} />}
       {renaming && <RenameDialog name={renaming.name} onSave={(name) => rename(renaming, name)} onClose={() => setRenaming(null)} />}
       {stopping && <StopConfirm run={stopping} onConfirm={() => void stop(stopping)} onCancel={() => setStopping(null)} />}
       {deleting && (
