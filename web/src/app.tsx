@@ -6,6 +6,31 @@ import { RunPage } from "./pages/run";
 import { ArtifactsPage } from "./pages/artifacts";
 import { SweepLinks, SweepPage } from "./pages/sweep";
 import { Empty } from "./components/common";
+import { useState } from "preact/hooks";
+import { setThemeChoice, themeChoice, type ThemeChoice } from "./theme";
+
+const NEXT: Record<ThemeChoice, ThemeChoice> = { system: "light", light: "dark", dark: "system" };
+const LABEL: Record<ThemeChoice, string> = { system: "◐ Auto", light: "☀ Light", dark: "☾ Dark" };
+
+function ThemeToggle() {
+  const [choice, setChoice] = useState<ThemeChoice>(themeChoice);
+  return (
+    <button
+      type="button"
+      class="theme-toggle"
+      title={`Theme: ${choice === "system" ? "as the system's setting" : choice} (click for ${NEXT[choice] === "system" ? "the system's" : NEXT[choice]})`}
+      onClick={() => {
+        const next = NEXT[choice];
+        setThemeChoice(next);
+        setChoice(next);
+      }}
+      data-testid="theme-toggle"
+      data-choice={choice}
+    >
+      {LABEL[choice]}
+    </button>
+  );
+}
 
 export function App() {
   const route = useRoute();
@@ -41,6 +66,7 @@ export function App() {
             {route.page === "workspace" && <SweepLinks entity={route.entity} project={route.project} />}
           </nav>
         )}
+        <ThemeToggle />
       </header>
       <main class="main">
         {route.page === "projects" && <ProjectsPage />}

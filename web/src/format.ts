@@ -34,20 +34,34 @@ export function formatTime(t: number | null | undefined): string {
   });
 }
 
+/** "1.500e-7" as "1.5e-7". */
+const trimExponent = (text: string) => text.replace(/\.?0+e/, "e");
+
+/** A number as people read it: plain decimals (0.0003, 1,796,000,000.5) while they stay readable, exponents only
+ * for the very small and the very large. */
 export function formatNumber(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "-∞";
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return v.toLocaleString("en-US");
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
+  if (a !== 0 && (a < 1e-6 || a >= 1e15)) return trimExponent(v.toExponential(3));
+  if (a >= 1e6) return v.toLocaleString("en-US", { maximumFractionDigits: 2 });
   return String(Number(v.toPrecision(5)));
 }
 
-/** A config or summary value as a table cell shows it. */
-export function formatValue(value: Json | undefined): string {
+/** Keys whose numbers are Unix times (seconds) and durations, by name: `_timestamp`, `started_at`, `_runtime`. */
+const TIME_KEY = /(timestamp|(^|[._/])\w*_at|(^|[._/])_?(start|end)_?time)$/i;
+const DURATION_KEY = /(^|[._/])_?runtime$/i;
+
+/** A config or summary value as a table cell shows it; `key` (when known) lets times read as dates. */
+export function formatValue(value: Json | undefined, key?: string): string {
   if (value === undefined) return "";
   if (value === null) return "null";
-  if (typeof value === "number") return formatNumber(value);
+  if (typeof value === "number") {
+    if (key && TIME_KEY.test(key) && value >= 1e9 && value < 1e11) return formatTime(value);
+    if (key && DURATION_KEY.test(key) && value >= 0) return formatDuration(value);
+    return formatNumber(value);
+  }
   if (value === "NaN" || value === "Infinity" || value === "-Infinity") return value === "NaN" ? "NaN" : value === "Infinity" ? "∞" : "-∞";
   if (typeof value === "string") return value;
   if (typeof value === "boolean") return value ? "true" : "false";

@@ -19,7 +19,7 @@ export function compact(v: number): string {
   if (a >= 1e9) return `${trim(v / 1e9)}G`;
   if (a >= 1e6) return `${trim(v / 1e6)}M`;
   if (a >= 1e4) return `${trim(v / 1e3)}k`;
-  if (a !== 0 && a < 1e-3) return v.toExponential(1);
+  if (a !== 0 && a < 1e-6) return v.toExponential(1);
   return trim(v);
 }
 
@@ -45,4 +45,10 @@ export function globMatch(pattern: string, name: string): boolean {
   if (!pattern.includes("*")) return pattern === name;
   const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
   return re.test(name);
+}
+
+/** Grid and tick colours for the current theme (data-theme on <html>). */
+export function chartInk(): { grid: string; tick: string; axis: string } {
+  const dark = typeof document !== "undefined" && document.documentElement.getAttribute("data-theme") === "dark";
+  return dark ? { grid: "#262b35", tick: "#323845", axis: "#9aa3b2" } : { grid: "#eef0f3", tick: "#e2e4e8", axis: "#6b7280" };
 }

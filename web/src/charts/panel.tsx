@@ -16,7 +16,7 @@ import {
   type RawSeries,
   type Smoothing,
 } from "./data";
-import { alpha, compact, formatX, X_RELATIVE, X_WALL, xLabel } from "./format";
+import { alpha, compact, formatX, X_RELATIVE, X_WALL, xLabel, chartInk } from "./format";
 import { formatNumber } from "../format";
 
 export const BUCKETS = 1000;
@@ -39,6 +39,8 @@ export interface PanelProps {
   liveIds: string[];
   tick: number;
   height: number;
+  /** A legend under the title: each drawn line's colour and label. */
+  legend?: boolean;
   onLog: (log: boolean) => void;
   onX: (x: string | null) => void;
   onEnlarge?: () => void;
@@ -191,7 +193,7 @@ export function LinePanel(p: PanelProps) {
   );
 
   // a new uPlot when the series' structure changes, setData otherwise
-  const signature = `${panel.meta.map((m) => `${m.line.id}:${m.role}:${m.line.color}`).join("|")}|${p.logY}|${p.x}|${zoom}|${p.height}`;
+  const signature = `${panel.meta.map((m) => `${m.line.id}:${m.role}:${m.line.color}`).join("|")}|${p.logY}|${p.x}|${zoom}|${p.height}|${chartInk().grid}`;
   const zoomRef = useRef(setZoom);
   zoomRef.current = setZoom;
   const panelRef = useRef(panel);
@@ -206,6 +208,7 @@ export function LinePanel(p: PanelProps) {
     }
     plot.current?.destroy();
     const width = Math.max(200, el.clientWidth);
+    const ink = chartInk();
     const opts: uPlot.Options = {
       width,
       height: p.height,
@@ -220,16 +223,16 @@ export function LinePanel(p: PanelProps) {
       },
       axes: [
         {
-          stroke: "#6b7280",
-          grid: { stroke: "#eef0f3", width: 1 },
-          ticks: { stroke: "#e2e4e8", width: 1 },
+          stroke: ink.axis,
+          grid: { stroke: ink.grid, width: 1 },
+          ticks: { stroke: ink.tick, width: 1 },
           ...(p.x === X_WALL ? {} : { values: (_u: uPlot, splits: number[]) => splits.map((v) => (p.x === X_RELATIVE ? formatX(p.x, v) : compact(v))) }),
         },
         {
-          stroke: "#6b7280",
+          stroke: ink.axis,
           size: (_u: uPlot, values: string[] | null) => 14 + 7 * Math.max(3, ...(values ?? []).map((v) => String(v ?? "").length)),
-          grid: { stroke: "#eef0f3", width: 1 },
-          ticks: { stroke: "#e2e4e8", width: 1 },
+          grid: { stroke: ink.grid, width: 1 },
+          ticks: { stroke: ink.tick, width: 1 },
           values: (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? "" : compact(v))),
         },
       ],
@@ -346,6 +349,18 @@ export function LinePanel(p: PanelProps) {
           )}
         </div>
       </div>
+      {p.legend && panel.drawn.length > 0 && (
+        <div class="panel-legend" data-testid="panel-legend">
+          {panel.meta
+            .filter((m) => m.role === "main")
+            .map((m) => (
+              <span class="pl-item" data-testid="panel-legend-item" data-line={m.line.id} data-color={m.line.color} title={m.line.label}>
+                <span class="pl-swatch" style={{ background: m.line.color }} />
+                <span class="pl-label">{m.line.label}</span>
+              </span>
+            ))}
+        </div>
+      )}
       <div class="chart-body" style={{ height: `${p.height}px` }}>
         <div ref={plotEl} class="chart-plot" />
         <div ref={tipEl} class="chart-tip" data-testid="chart-tip" />

@@ -7,6 +7,7 @@ import type { Json } from "../api";
 import type { ChartLine, GroupAgg, GroupBand, Smoothing, SmoothingKind } from "./data";
 import { globMatch, X_RELATIVE, X_STEP, X_WALL, xLabel } from "./format";
 import { LinePanel } from "./panel";
+import { NumberInput } from "../components/numberinput";
 import { MediaPanel, useMediaIndex, type MediaRun } from "../media/panels";
 import "./charts.css";
 
@@ -24,6 +25,8 @@ export interface ChartSettings {
   panelX: Record<string, string>;
   /** Collapsed section names. */
   collapsed: string[];
+  /** Each panel shows its lines' colours and labels under its title. */
+  legend: boolean;
 }
 
 export const DEFAULT_CHART_SETTINGS: ChartSettings = {
@@ -34,6 +37,7 @@ export const DEFAULT_CHART_SETTINGS: ChartSettings = {
   logY: [],
   panelX: {},
   collapsed: [],
+  legend: true,
 };
 
 /** Read chart settings saved as JSON, keeping defaults for anything missing or malformed. */
@@ -59,6 +63,7 @@ export function readChartSettings(value: Json | undefined): ChartSettings {
     logY: strings(v.logY),
     panelX,
     collapsed: strings(v.collapsed),
+    legend: v.legend !== false,
   };
 }
 
@@ -192,6 +197,7 @@ export function ChartPanels(props: ChartPanelsProps) {
       liveIds={props.liveIds}
       tick={props.tick}
       height={h}
+      legend={s.legend && onEnlarge !== undefined /* the enlarged panel has the full legend below it */}
       onLog={(on) => set({ logY: toggle(s.logY, key, on) })}
       onX={(x) => {
         const panelX = { ...s.panelX };
@@ -248,15 +254,14 @@ export function ChartPanels(props: ChartPanelsProps) {
           />
         )}
         {s.smoothing.kind === "avg" && (
-          <input
-            type="number"
-            min="1"
-            max="1000"
+          <NumberInput
+            min={1}
+            max={1000}
             class="narrow"
             value={s.smoothing.window}
             title="Window (points)"
-            onChange={(e) => set({ smoothing: { ...s.smoothing, window: Math.max(1, Number((e.target as HTMLInputElement).value) || 1) } })}
-            data-testid="smoothing-window"
+            onCommit={(window) => set({ smoothing: { ...s.smoothing, window } })}
+            testid="smoothing-window"
           />
         )}
         {props.grouped && (
@@ -281,6 +286,10 @@ export function ChartPanels(props: ChartPanelsProps) {
             </label>
           </>
         )}
+        <label title="Show each panel's lines with their colours under its title">
+          <input type="checkbox" checked={s.legend} onChange={(e) => set({ legend: (e.target as HTMLInputElement).checked })} data-testid="legend-toggle" />
+          Legend
+        </label>
         <span class="spacer" />
         {props.toolbar}
       </div>

@@ -1,5 +1,6 @@
 // The run page (`/{entity}/{project}/runs/{id}?tab=...`): Overview, Charts, System, Logs and Files of one run.
 import { api } from "../api";
+import { useRunColor } from "../colors";
 import { Empty, ErrorBox } from "../components/common";
 import { Link, paths } from "../router";
 import { ChartsTab } from "./run/charts";
@@ -15,6 +16,7 @@ import "./run/run.css";
 export function RunPage(props: { entity: string; project: string; runId: string; tab: string }) {
   const { entity, project, runId } = props;
   const { run, error, missing, setRun, reload } = useRun(entity, project, runId);
+  const color = useRunColor(entity, project, runId);
   const tab = TABS.some((t) => t.id === props.tab) ? props.tab : "overview";
 
   if (missing) {
@@ -42,7 +44,7 @@ export function RunPage(props: { entity: string; project: string; runId: string;
 
   return (
     <div class="run-page" data-testid="run-page" data-run-id={run.id} data-tab={tab}>
-      <RunHeader run={run} tab={tab} onPatch={onPatch} onRunChanged={setRun} />
+      <RunHeader run={run} tab={tab} onPatch={onPatch} onRunChanged={setRun} color={color} />
       {error !== null && (
         <div class="run-stale muted" role="status">
           Could not refresh the run ({error instanceof Error ? error.message : String(error)}); showing what was last loaded.
@@ -50,7 +52,7 @@ export function RunPage(props: { entity: string; project: string; runId: string;
       )}
       <div class={`run-body run-body-${tab}`}>
         {tab === "overview" && <Overview run={run} onPatch={onPatch} />}
-        {tab === "charts" && <ChartsTab run={run} />}
+        {tab === "charts" && <ChartsTab run={run} color={color} />}
         {tab === "system" && <SystemTab run={run} />}
         {tab === "logs" && <LogsTab run={run} />}
         {tab === "files" && <FilesTab run={run} />}

@@ -2,7 +2,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type Json, type Run } from "../../api";
 import { ChartPanels, DEFAULT_CHART_SETTINGS, readChartSettings, type ChartLine, type ChartSettings } from "../../charts/panels";
-import { defaultColor } from "../../colors";
 import { ErrorBox } from "../../components/common";
 import { isLive } from "./useRun";
 
@@ -21,7 +20,7 @@ function loadSettings(entity: string, project: string): ChartSettings {
   }
 }
 
-export function ChartsTab({ run }: { run: Run }) {
+export function ChartsTab({ run, color }: { run: Run; color: string | null }) {
   const live = isLive(run);
   const [keys, setKeys] = useState<string[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -61,8 +60,8 @@ export function ChartsTab({ run }: { run: Run }) {
   }, [live]);
 
   const lines: ChartLine[] = useMemo(
-    () => [{ id: run.id, label: run.name, color: defaultColor(run.id), runIds: [run.id] }],
-    [run.id, run.name],
+    () => [{ id: run.id, label: run.name, color: color ?? "#888888", runIds: [run.id] }],
+    [run.id, run.name, color],
   );
   const metrics = useMemo(() => [run.metrics ?? {}], [run.metrics]);
   const liveIds = useMemo(() => (live ? [run.id] : []), [live, run.id]);

@@ -4,7 +4,6 @@ import { api, type Run } from "../../api";
 import { Confirm, StateBadge } from "../../components/common";
 import { isStopping, StopConfirm, stoppingTitle } from "../../components/stop";
 import { formatDuration } from "../../format";
-import { defaultColor } from "../../colors";
 import { Link, navigate, paths } from "../../router";
 import { EditableText } from "./editable";
 import { isLive } from "./useRun";
@@ -25,8 +24,10 @@ export function RunHeader(props: {
   tab: string;
   onPatch: (patch: RunPatch) => Promise<void>;
   onRunChanged: (run: Run) => void;
+  /** The run's colour in its project (null while it loads). */
+  color: string | null;
 }) {
-  const { run } = props;
+  const { run, color } = props;
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [confirmStop, setConfirmStop] = useState(false);
   const [busy, setBusy] = useState<"stop" | "delete" | null>(null);
@@ -62,7 +63,7 @@ export function RunHeader(props: {
   return (
     <div class="run-header">
       <div class="run-title-row">
-        <span class="run-color-dot" aria-hidden="true" style={{ background: defaultColor(run.id) }} />
+        {color && <span class="run-color-dot" aria-hidden="true" data-testid="run-color-dot" data-color={color} style={{ background: color }} />}
         <EditableText
           value={run.name}
           placeholder="Name this run"

@@ -6,20 +6,20 @@ import { flatten, sortRows } from "./flatten";
 
 const SEARCH_FROM = 6; // rows from which a search box is offered
 
-function describe(value: Json): string {
+function describe(value: Json, key: string): string {
   if (value !== null && typeof value === "object" && !Array.isArray(value) && typeof value["_type"] === "string") {
     const kind = value["_type"];
     return kind === "histogram" ? "histogram" : `${kind}`;
   }
   if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) return "{}";
-  return formatValue(value);
+  return formatValue(value, key);
 }
 
 export function KeyValueTable(props: { title: string; data: Record<string, Json> | null | undefined; testid: string; empty: string }) {
   const rows = useMemo(() => sortRows(flatten(props.data)), [props.data]);
   const [query, setQuery] = useState("");
   const q = query.trim().toLowerCase();
-  const shown = q ? rows.filter((r) => r.key.toLowerCase().includes(q) || describe(r.value).toLowerCase().includes(q)) : rows;
+  const shown = q ? rows.filter((r) => r.key.toLowerCase().includes(q) || describe(r.value, r.key).toLowerCase().includes(q)) : rows;
   return (
     <section class="run-section" data-testid={props.testid}>
       <div class="run-section-head">
@@ -44,7 +44,7 @@ export function KeyValueTable(props: { title: string; data: Record<string, Json>
         <table class="kv-table">
           <tbody>
             {shown.map((r) => {
-              const text = describe(r.value);
+              const text = describe(r.value, r.key);
               return (
                 <tr key={r.key} data-testid={`${props.testid}-row`} data-key={r.key} class={r.key.startsWith("_") ? "kv-internal" : ""}>
                   <th scope="row">{r.key}</th>

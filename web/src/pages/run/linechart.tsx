@@ -2,6 +2,7 @@
 // through POST /series; history charts use the shared chart panels in ../../charts/).
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { chartInk } from "../../charts/format";
 import { formatDuration, formatNumber } from "../../format";
 
 /** A runtime tick: tenths of a second while the ticks are that close, then 12s, 3m 20s, 2h 5m. */
@@ -23,6 +24,8 @@ export function LineChart(props: {
   lines: Line[];
   height?: number;
   testid?: string;
+  /** The y axis range from the data's (uPlot's auto fit when absent). */
+  yRange?: (dataMin: number, dataMax: number) => [number, number];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -40,20 +43,37 @@ export function LineChart(props: {
       height,
       legend: { show: props.lines.length > 1, live: true },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
-      scales: { x: { time: false } },
+      scales: {
+        x: { time: false },
+        ...(props.yRange ? { y: { range: (_u: uPlot, lo: number | null, hi: number | null) => props.yRange!(lo ?? 0, hi ?? 0) } } : {}),
+      },
+      hooks: {
+        // what the canvas draws, readable in the page: the axes' labels and the y range
+        ready: [(u: uPlot) => box.current?.parentElement?.setAttribute("data-axis-labels", u.axes.map((a) => a.label ?? "").join("|"))],
+        setScale: [
+          (u: uPlot, key: string) => {
+            if (key !== "y" || u.scales.y!.min == null || u.scales.y!.max == null) return;
+            box.current?.parentElement?.setAttribute("data-y-range", `${u.scales.y!.min},${u.scales.y!.max}`);
+          },
+        ],
+      },
       axes: [
         {
           stroke: "#6b7280",
-          grid: { stroke: "rgba(0,0,0,0.06)" },
+          grid: { stroke: chartInk().grid },
           ticks: { show: false },
           values: (_u, splits, _axis, _space, incr) => splits.map((v) => formatRuntime(v, incr)),
+          label: "Runtime",
+          labelSize: 18,
+          labelFont: "11px system-ui, sans-serif",
         },
         {
           stroke: "#6b7280",
-          grid: { stroke: "rgba(0,0,0,0.06)" },
+          grid: { stroke: chartInk().grid },
           ticks: { show: false },
           size: 56,
           values: (_u, splits) => splits.map((v) => formatNumber(v)),
+          ...(props.unit ? { label: props.unit, labelSize: 18, labelFont: "11px system-ui, sans-serif" } : {}),
         },
       ],
       series: [
@@ -87,7 +107,14 @@ export function LineChart(props: {
 
   const last = props.lines.length === 1 ? props.lines[0]!.values[props.lines[0]!.values.length - 1] : null;
   return (
-    <div class="sys-panel" data-testid={props.testid ?? "sys-panel"} data-title={props.title} data-points={props.x.length}>
+    <div
+      class="sys-panel"
+      data-testid={props.testid ?? "sys-panel"}
+      data-title={props.title}
+      data-points={props.x.length}
+      data-unit={props.unit ?? ""}
+      data-colors={props.lines.map((l) => l.color).join(",")}
+    >
       <div class="sys-panel-head">
         <span class="sys-panel-title">{props.title}</span>
         {last != null && (

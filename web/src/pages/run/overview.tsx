@@ -68,7 +68,7 @@ function Copyable({ text, testid }: { text: string; testid: string }) {
   };
   return (
     <span class="copyable">
-      <code class="mono" data-testid={testid}>
+      <code class="mono" data-testid={testid} title={text}>
         {text}
       </code>
       <button type="button" class="copy-btn" onClick={copy} title="Copy" aria-label="Copy">

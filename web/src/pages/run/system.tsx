@@ -1,7 +1,7 @@
 // The System tab: the run's system metrics (GET .../system) as line charts over runtime, by kind.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type Run, type SystemSample } from "../../api";
-import { PALETTE } from "../../colors";
+import { rotationColor } from "../../colors";
 import { Empty, ErrorBox } from "../../components/common";
 import { LineChart, type Line } from "./linechart";
 import { isLive } from "./useRun";
@@ -72,6 +72,17 @@ export function place(key: string, keys: Set<string>): Placement | null {
   return { section: "Other", chart: `other.${name}`, title: name, unit: "", line: name };
 }
 
+/** A y range that does not exaggerate noise: percentages on 0–100 (more when a process uses several cores), other
+ * non-negative quantities from 0. */
+export function yRangeFor(unit: string): (lo: number, hi: number) => [number, number] {
+  return (lo, hi) => {
+    if (unit === "%") return [Math.min(0, lo), Math.max(100, Math.ceil(hi / 10) * 10)];
+    const bottom = Math.min(0, lo);
+    const top = hi > bottom ? hi + (hi - bottom) * 0.08 : bottom + 1;
+    return [bottom, top];
+  };
+}
+
 interface ChartSpec {
   id: string;
   title: string;
@@ -128,19 +139,20 @@ export function SystemTab({ run }: { run: Run }) {
     };
   }, [run.entity, run.project, run.id, live]);
 
-  // each chart's columns, built once per new batch of samples
+  // each chart's columns, built once per new batch of samples; every line of the tab its own colour
   const { sections, x } = useMemo(() => {
     const list = samples ?? [];
     const keys = new Set<string>();
     for (const s of list) for (const k of Object.keys(s.values)) keys.add(k);
+    let n = 0;
     const built = layout([...keys]).map(({ section, charts }) => ({
       section,
       charts: charts.map((c) => ({
         ...c,
         data: c.lines.map(
-          (l, i): Line => ({
+          (l): Line => ({
             label: l.label,
-            color: PALETTE[i % PALETTE.length]!,
+            color: rotationColor(n++),
             values: list.map((s) => {
               const v = s.values[l.key];
               return typeof v === "number" ? v * l.scale : null;
@@ -179,7 +191,7 @@ export function SystemTab({ run }: { run: Run }) {
           </div>
           <div class="sys-grid">
             {charts.map((c) => (
-              <LineChart key={c.id} title={c.title} unit={c.unit} x={x} lines={c.data} />
+              <LineChart key={c.id} title={c.title} unit={c.unit} x={x} lines={c.data} yRange={yRangeFor(c.unit)} />
             ))}
           </div>
         </section>

@@ -2,15 +2,18 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
-import { defaultColor, PALETTE } from "../../colors";
+import { rotationColor } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
+import { NumberInput } from "../../components/numberinput";
 import { StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
-import { type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
+import { defaultTableColumns, type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
 import { useRunPages } from "./runs";
+import { formatDuration, formatNumber } from "../../format";
 import {
   baseQuery,
+  columnValue,
   groupFilter,
   groupLineId,
   readSettings,
@@ -19,6 +22,8 @@ import {
   toMongo,
   type WorkspaceSettings,
 } from "./settings";
+import { viewFromQuery, viewOf, viewToQuery } from "./urlstate";
+import { CompareRuns } from "./compare";
 import { ColumnPicker, FilterBuilder, filterFields, GroupSelect, groupOptions, SortSelect, sortOptions } from "./toolbar";
 import "./workspace.css";
 
@@ -86,34 +91,16 @@ function groupValueLabel(v: Json): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-const luminance = (hex: string) => {
-  const n = parseInt(hex.slice(1), 16);
-  return (0.2126 * ((n >> 16) & 255) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255;
-};
-/** The palette's colours that read well as thin lines on white (no pastels). */
-const STRONG = PALETTE.filter((c) => luminance(c) < 0.62);
-
-/** Distinct strong colours for the drawn lines: each keeps its hashed colour unless an earlier one took it. */
-function assignColors(ids: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  const used = new Set<string>();
-  for (const id of ids) {
-    const hashed = defaultColor(id);
-    let c = STRONG.includes(hashed) ? hashed : STRONG[PALETTE.indexOf(hashed) % STRONG.length]!;
-    if (used.has(c)) c = STRONG.find((p) => !used.has(p)) ?? c;
-    used.add(c);
-    out.set(id, c);
-  }
-  return out;
-}
-
 /** Why the search box's text cannot be sent (null when it can). */
 function searchProblem(text: string): string | null {
   const pattern = searchPattern(text);
   return pattern ? regexProblem(pattern) : null;
 }
 
-function Workspace({ entity, project, boot }: { entity: string; project: string; boot: Boot }) {
+function Workspace({ entity, project, boot: saved }: { entity: string; project: string; boot: Boot }) {
+  // a link's view wins over the saved one
+  const linked = useMemo(() => viewFromQuery(location.search), []);
+  const boot = useMemo(() => (linked ? { ...saved, settings: { ...saved.settings, ...linked } } : saved), [saved]);
   const bootProblem = searchProblem(boot.settings.search);
   // A saved search that cannot work (saved by an older version) is shown, with why, but not used.
   const [settings, setSettings] = useState<WorkspaceSettings>(bootProblem ? { ...boot.settings, search: "" } : boot.settings);
@@ -130,6 +117,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const [toast, setToast] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   const [selected, setSelected] = useState<string | null>(null);
+  const [comparing, setComparing] = useState(false);
   const searchEl = useRef<HTMLInputElement>(null);
 
   // --- settings: local at once, saved to the server debounced ---
@@ -198,6 +186,42 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
     setSearchError(err.message);
     update((s) => (s.search === text ? { search: goodSearch.current === text ? "" : goodSearch.current } : {}));
   };
+
+  // --- the view in the URL: each change is a history entry (typing in the search box replaces its own) ---
+  const view = viewOf(settings);
+  const viewKey = JSON.stringify(view);
+  const urlFirst = useRef(true);
+  const fromHistory = useRef(false);
+  const lastSearch = useRef(settings.search);
+  const lastWasSearch = useRef(false);
+  const settingsRef = useRef(settings);
+  settingsRef.current = settings;
+  useEffect(() => {
+    const query = viewToQuery(view, location.search);
+    const searchChanged = lastSearch.current !== view.search;
+    lastSearch.current = view.search;
+    const url = `${location.pathname}${query}${location.hash}`;
+    if (query !== location.search) {
+      // one entry for a search being typed (its debounced steps replace each other), one for each other change
+      if (urlFirst.current || fromHistory.current || (searchChanged && lastWasSearch.current)) history.replaceState(null, "", url);
+      else history.pushState(null, "", url);
+    }
+    lastWasSearch.current = searchChanged && !fromHistory.current;
+    urlFirst.current = false;
+    fromHistory.current = false;
+  }, [viewKey]);
+  useEffect(() => {
+    const onPop = () => {
+      const v = viewFromQuery(location.search) ?? viewOf(saved.settings);
+      if (JSON.stringify(v) === JSON.stringify(viewOf(settingsRef.current))) return;
+      fromHistory.current = true;
+      lastSearch.current = v.search;
+      setSearchText(v.search);
+      update(v);
+    };
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, [update]);
 
   // --- the runs: pages of the sorted, filtered list; the first N for the charts; groups ---
   const query = useMemo(() => baseQuery(settings), [settings.filters, settings.search, settings.sort]);
@@ -291,15 +315,26 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const groupList = grouped && groups?.key === groupKey ? groups.groups : [];
   const drawnGroups = groupList.slice(0, settings.maxRuns);
 
-  const autoColors = useMemo(
-    () => assignColors([...topRuns].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id)).map((r) => r.id)),
-    [topRuns],
-  );
-  const autoGroupColors = useMemo(() => assignColors(drawnGroups.map((g) => groupLineId(g.value))), [groupList]);
+  // A run (or group) the page shows for the first time takes the next colour of the rotation; the colours taken
+  // during a render are saved just after it, so that the colour never changes with the view.
+  const fresh = useRef<Map<string, string>>(new Map());
+  const seq = useRef(settings.colorSeq);
   const colorOf = useCallback(
-    (id: string) => settings.colors[id] ?? autoColors.get(id) ?? autoGroupColors.get(id) ?? defaultColor(id),
-    [settings.colors, autoColors, autoGroupColors],
+    (id: string) => {
+      const c = settings.colors[id] ?? settings.runColors[id] ?? fresh.current.get(id);
+      if (c) return c;
+      const next = rotationColor(seq.current++);
+      fresh.current.set(id, next);
+      return next;
+    },
+    [settings.colors, settings.runColors],
   );
+  useEffect(() => {
+    if (!fresh.current.size) return;
+    const taken = Object.fromEntries(fresh.current);
+    update((s) => ({ runColors: { ...s.runColors, ...taken }, colorSeq: Math.max(s.colorSeq, seq.current) }));
+    fresh.current = new Map();
+  });
 
   const lines: ChartLine[] = useMemo(() => {
     if (grouped)
@@ -313,9 +348,12 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           runIds: g.run_ids.filter((r) => !hidden.has(r)),
         }))
         .filter((l) => l.runIds.length > 0);
+    // oldest first, so that runs drawn together for the first time take consecutive colours in creation order
+    for (const r of [...topRuns].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))) colorOf(r.id);
     return topRuns.filter((r) => !hidden.has(r.id)).map((r) => ({ id: r.id, label: r.name, color: colorOf(r.id), runIds: [r.id] }));
   }, [grouped, groupList, topRuns, hidden, colorOf]);
 
+  const compareRuns = useMemo(() => (grouped ? [] : topRuns.filter((r) => !hidden.has(r.id))), [grouped, topRuns, hidden]);
   const drawnRunIds = useMemo(() => new Set(lines.flatMap((l) => l.runIds)), [lines]);
   const liveIds = useMemo(() => running.filter((r) => drawnRunIds.has(r.id)).map((r) => r.id), [running, drawnRunIds]);
   const anyRunning = running.length > 0;
@@ -346,6 +384,33 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
     );
     return () => clearInterval(t);
   }, [anyRunning]);
+
+  // --- group aggregates in the table: each group's runs are read (the first groups, up to 1000 runs each) ---
+  const AGG_GROUPS = 30;
+  useEffect(() => {
+    if (!grouped || !settings.expanded) return;
+    for (const g of groupList.slice(0, AGG_GROUPS)) loadMembers(groupLineId(g.value), g.value);
+  }, [grouped, settings.expanded, groupList]);
+  const aggregate = useCallback(
+    (lineId: string, column: string) => {
+      const runs = members.get(lineId);
+      if (!runs?.length) return null;
+      const values: number[] = [];
+      for (const r of runs) {
+        const v = column === "duration" ? r.duration : columnValue(r, column);
+        if (typeof v === "number" && Number.isFinite(v)) values.push(v);
+      }
+      if (!values.length) return null;
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      const show = column === "duration" ? formatDuration : formatNumber;
+      return {
+        text: values.length > 1 && std > 0 ? `${show(mean)} ± ${show(std)}` : show(mean),
+        title: `mean ${formatNumber(mean)} ± std ${formatNumber(std)} over ${values.length} run${values.length === 1 ? "" : "s"}`,
+      };
+    },
+    [members],
+  );
 
   // --- rows of the list ---
   const rowItems: RowItem[] | null = useMemo(() => {
@@ -423,8 +488,10 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
       setMembers((m) => new Map([...m].map(([k, runs]) => [k, runs.filter((r) => r.id !== run.id)])));
       update((s) => {
         const colors = { ...s.colors };
+        const runColors = { ...s.runColors };
         delete colors[run.id];
-        return { hidden: s.hidden.filter((h) => h !== run.id), colors };
+        delete runColors[run.id];
+        return { hidden: s.hidden.filter((h) => h !== run.id), colors, runColors };
       });
       void loadTop();
       void loadGroups();
@@ -465,7 +532,16 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
   const total = top?.total ?? pages.total ?? null;
   const visualized = lines.length;
   const filtered = settings.filters.length > 0 || !!settings.search;
-  const columns = settings.expanded ? tableColumns(settings.columns) : SIDEBAR_COLUMNS;
+  const tableCols = settings.tableColumns ?? defaultTableColumns(keys);
+  const columns = settings.expanded ? tableColumns(tableCols) : SIDEBAR_COLUMNS;
+  const moveColumn = (column: string, delta: number) => {
+    const list = [...tableCols];
+    const i = list.indexOf(column);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= list.length) return;
+    [list[i], list[j]] = [list[j]!, list[i]!];
+    update({ tableColumns: list });
+  };
   const ready = top !== null && (!grouped || groups?.key === groupKey || groupError !== null);
 
   if (ready && total === 0 && !filtered && !grouped && !pages.error)
@@ -494,7 +570,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           </span>
           {anyRunning && (
             <span class="live-dot" title="Live: updating while runs are running" data-testid="live">
-              ● live
+              live
             </span>
           )}
           <span class="spacer" />
@@ -539,9 +615,19 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           </button>
           <GroupSelect value={settings.groupBy} options={groupOptions(keys)} onChange={(g) => update({ groupBy: g })} />
           <SortSelect sort={settings.sort} options={sortOptions(keys)} onChange={(sort) => update({ sort })} />
+          <button
+            type="button"
+            class="tool-btn"
+            disabled={grouped || compareRuns.length < 2}
+            title={grouped ? "Compare works on runs, not groups" : "Compare the config and summary of the runs the charts draw (the shown, not hidden, ones)"}
+            onClick={() => setComparing(true)}
+            data-testid="compare-button"
+          >
+            Compare
+          </button>
           {settings.expanded && (
             <button type="button" class="tool-btn" onClick={(e) => setMenu({ kind: "columns", ...anchor(e.currentTarget) })} data-testid="columns-button">
-              Columns{settings.columns.length ? ` (${settings.columns.length})` : ""}
+              Columns ({tableCols.length + 1})
             </button>
           )}
         </div>
@@ -584,6 +670,8 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
           onColor={(id, el) => setMenu({ kind: "color", id, ...anchor(el) })}
           onMenu={(run, el) => setMenu({ kind: "run", run, ...anchor(el) })}
           onToggleGroup={toggleGroup}
+          onMoveColumn={moveColumn}
+          aggregate={aggregate}
           entity={entity}
           project={project}
           selected={selected}
@@ -606,18 +694,7 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
             toolbar={
               <label title="The charts draw the first N runs (or groups) of the sorted, filtered list">
                 Runs shown
-                <input
-                  type="number"
-                  min="1"
-                  max="1000"
-                  class="narrow"
-                  value={settings.maxRuns}
-                  onChange={(e) => {
-                    const n = Math.round(Number((e.target as HTMLInputElement).value));
-                    if (n >= 1) update({ maxRuns: Math.min(1000, n) });
-                  }}
-                  data-testid="max-runs"
-                />
+                <NumberInput min={1} max={1000} class="narrow" value={settings.maxRuns} onCommit={(maxRuns) => update({ maxRuns })} testid="max-runs" />
               </label>
             }
           />
@@ -656,10 +733,11 @@ function Workspace({ entity, project, boot }: { entity: string; project: string;
             <FilterBuilder filters={settings.filters} fields={filterFields(keys)} onApply={(filters) => update({ filters })} onClose={() => setMenu(null)} />
           )}
           {menu.kind === "columns" && (
-            <ColumnPicker keys={keys} columns={settings.columns} onChange={(columns) => update({ columns })} onClose={() => setMenu(null)} />
+            <ColumnPicker keys={keys} columns={tableCols} onChange={(c) => update({ tableColumns: c })} onClose={() => setMenu(null)} />
           )}
         </div>
       )}
+      {comparing && <CompareRuns runs={compareRuns} colorOf={colorOf} onClose={() => setComparing(false)} />}
       {renaming && <RenameDialog name={renaming.name} onSave={(name) => rename(renaming, name)} onClose={() => setRenaming(null)} />}
       {stopping && <StopConfirm run={stopping} onConfirm={() => void stop(stopping)} onCancel={() => setStopping(null)} />}
       {deleting && (

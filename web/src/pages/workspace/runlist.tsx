@@ -2,7 +2,7 @@
 // The same component is the narrow sidebar and the full runs table (more columns, resizable, sortable headers).
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { Json, Run, RunGroup } from "../../api";
+import type { Json, ProjectKeys, Run, RunGroup } from "../../api";
 import { StateBadge } from "../../components/common";
 import { stoppingTitle } from "../../components/stop";
 import { formatAgo, formatDuration, formatTime, formatValue } from "../../format";
@@ -22,16 +22,29 @@ export interface Column {
   width: number;
 }
 
-export function tableColumns(extra: string[]): Column[] {
-  const base: Column[] = [
+/** The table's built-in columns besides the name (config and summary columns are "config.K" / "summary.K"). */
+export const BASE_COLUMNS: Record<string, { label: string; width: number }> = {
+  state: { label: "State", width: 96 },
+  created: { label: "Created", width: 110 },
+  duration: { label: "Runtime", width: 84 },
+  tags: { label: "Tags", width: 140 },
+  group: { label: "Group", width: 110 },
+  job_type: { label: "Job type", width: 100 },
+};
+
+/** The columns a table opens with until the user picks: the basics, then the project's first config and summary
+ * keys (the ones people compare runs by). */
+export function defaultTableColumns(keys: ProjectKeys): string[] {
+  const pick = (ks: string[], prefix: string) => ks.filter((k) => !k.startsWith("_")).slice(0, 6).map((k) => `${prefix}${k}`);
+  return ["state", "created", "duration", ...pick(keys.config, "config."), ...pick(keys.summary, "summary.")];
+}
+
+/** The table's columns: the name (pinned), then the chosen ones in their order. */
+export function tableColumns(ids: string[]): Column[] {
+  return [
     { id: "name", label: "Name", width: 220 },
-    { id: "state", label: "State", width: 96 },
-    { id: "created", label: "Created", width: 110 },
-    { id: "duration", label: "Runtime", width: 84 },
-    { id: "tags", label: "Tags", width: 140 },
-    { id: "group", label: "Group", width: 110 },
+    ...ids.filter((id) => id !== "name").map((id) => ({ id, label: BASE_COLUMNS[id]?.label ?? id, width: BASE_COLUMNS[id]?.width ?? 110 })),
   ];
-  return [...base, ...extra.map((c) => ({ id: c, label: c, width: 110 }))];
 }
 
 export const SIDEBAR_COLUMNS: Column[] = [
@@ -57,6 +70,10 @@ export interface RunListProps {
   onColor: (id: string, anchor: HTMLElement) => void;
   onMenu: (run: Run, anchor: HTMLElement) => void;
   onToggleGroup: (lineId: string) => void;
+  /** Move a table column one place left (-1) or right (+1). */
+  onMoveColumn?: (column: string, delta: number) => void;
+  /** A group row's aggregate for a column (mean ± std of its runs' numbers), if it has one. */
+  aggregate?: (lineId: string, column: string) => { text: string; title: string } | null;
   entity: string;
   project: string;
   selected: string | null;
@@ -99,7 +116,7 @@ function cell(run: Run, id: string): ComponentChildren {
       return run.job_type ?? "";
   }
   const v: Json | undefined = columnValue(run, id);
-  return <span class={typeof v === "number" ? "num" : ""}>{formatValue(v)}</span>;
+  return <span class={typeof v === "number" ? "num" : ""}>{formatValue(v, id)}</span>;
 }
 
 export function RunList(p: RunListProps) {
@@ -167,6 +184,23 @@ export function RunList(p: RunListProps) {
     if (item.kind === "group") {
       const g = item.group;
       const hidden = p.isHidden(item.lineId);
+      const groupLabel = (
+        <button type="button" class="group-label" onClick={() => p.onToggleGroup(item.lineId)} data-testid="group-toggle" aria-expanded={item.expanded}>
+          <span class="caret">{item.expanded ? "▾" : "▸"}</span>
+          <span class="group-name">{item.label}</span>
+          <span class="count" data-testid="group-count">
+            {g.count}
+          </span>
+        </button>
+      );
+      const aggCell = (column: string) => {
+        const a = p.aggregate?.(item.lineId, column);
+        return a ? (
+          <span class="num agg" title={a.title} data-testid="group-agg">
+            {a.text}
+          </span>
+        ) : null;
+      };
       rows.push(
         <div
           class={`run-row group-row ${hidden ? "is-hidden" : ""} ${p.isVisualized(item) ? "is-visual" : ""}`}
@@ -182,11 +216,21 @@ export function RunList(p: RunListProps) {
               <Icon name={hidden ? "eyeOff" : "eye"} />
             </button>
           </span>
-          <button type="button" class="group-label" onClick={() => p.onToggleGroup(item.lineId)} data-testid="group-toggle" aria-expanded={item.expanded}>
-            <span class="caret">{item.expanded ? "▾" : "▸"}</span>
-            <span class="group-name">{item.label}</span>
-            <span class="count">{g.count}</span>
-          </button>
+          {table ? (
+            p.columns.map((c) =>
+              c.id === "name" ? (
+                <span class="cell cell-name" style={cellStyle(c)}>
+                  {groupLabel}
+                </span>
+              ) : (
+                <span class={`cell cell-${c.id.replace(/[^a-z]/gi, "")}`} style={cellStyle(c)} data-column={c.id}>
+                  {aggCell(c.id)}
+                </span>
+              ),
+            )
+          ) : (
+            groupLabel
+          )}
         </div>,
       );
       continue;
@@ -259,7 +303,7 @@ function TableHeader(p: RunListProps & { widthOf: (c: Column) => number; width: 
   return (
     <div class="run-row table-head" style={{ width: `${p.width}px` }} data-testid="table-head">
       <span class="row-controls" />
-      {p.columns.map((c) => {
+      {p.columns.map((c, i) => {
         const key = sortKeyOf(c.id);
         const active = key != null && p.sort.key === key;
         return (
@@ -273,6 +317,20 @@ function TableHeader(p: RunListProps & { widthOf: (c: Column) => number; width: 
           >
             <span class="head-label">{c.label}</span>
             {active && <span class="sort-arrow">{p.sort.desc ? "↓" : "↑"}</span>}
+            {p.onMoveColumn && c.id !== "name" && (
+              <span class="move-btns">
+                {i > 1 && (
+                  <button type="button" class="move-btn" title="Move left" data-testid="column-left" onClick={(e) => (e.stopPropagation(), p.onMoveColumn!(c.id, -1))}>
+                    ‹
+                  </button>
+                )}
+                {i < p.columns.length - 1 && (
+                  <button type="button" class="move-btn" title="Move right" data-testid="column-right" onClick={(e) => (e.stopPropagation(), p.onMoveColumn!(c.id, 1))}>
+                    ›
+                  </button>
+                )}
+              </span>
+            )}
             <span class="resize-handle" onMouseDown={(e) => startResize(e, c)} onClick={(e) => e.stopPropagation()} />
           </span>
         );

@@ -20,7 +20,12 @@ export interface SortSpec {
 
 export interface WorkspaceSettings {
   hidden: string[];
+  /** Colours the user picked, by run id (or group line id). */
   colors: Record<string, string>;
+  /** Colours given once to each run (or group) when first shown: kept by every view and the run page. */
+  runColors: Record<string, string>;
+  /** How many colours the rotation has given (the next run takes the next one). */
+  colorSeq: number;
   /** "group", "job_type", "tags" or "config.K"; null: no grouping. */
   groupBy: string | null;
   sort: SortSpec;
@@ -28,8 +33,9 @@ export interface WorkspaceSettings {
   search: string;
   /** How many runs (or groups) of the sorted list the charts draw. */
   maxRuns: number;
-  /** Extra table columns: "config.K" or "summary.K". */
-  columns: string[];
+  /** The table's columns after the pinned name, in order ("state", "created", …, "config.K", "summary.K");
+   * null until the user picks: then the table opens with the basics and the project's config and summary keys. */
+  tableColumns: string[] | null;
   widths: Record<string, number>;
   /** The runs pane expanded into the full table. */
   expanded: boolean;
@@ -39,16 +45,21 @@ export interface WorkspaceSettings {
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
   hidden: [],
   colors: {},
+  runColors: {},
+  colorSeq: 0,
   groupBy: null,
   sort: { key: "created_at", desc: true },
   filters: [],
   search: "",
   maxRuns: 10,
-  columns: [],
+  tableColumns: null,
   widths: {},
   expanded: false,
   chart: DEFAULT_CHART_SETTINGS,
 };
+
+/** The columns a table had before columns could be reordered, before its extra ones. */
+const OLD_BASE = ["state", "created", "duration", "tags", "group"];
 
 const isObj = (v: Json | undefined): v is Record<string, Json> => !!v && typeof v === "object" && !Array.isArray(v);
 const strings = (v: Json | undefined) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : []);
@@ -59,6 +70,8 @@ export function readSettings(saved: Record<string, Json> | null | undefined): Wo
   if (!saved) return d;
   const colors: Record<string, string> = {};
   if (isObj(saved.colors)) for (const [k, v] of Object.entries(saved.colors)) if (typeof v === "string") colors[k] = v;
+  const runColors: Record<string, string> = {};
+  if (isObj(saved.runColors)) for (const [k, v] of Object.entries(saved.runColors)) if (typeof v === "string") runColors[k] = v;
   const widths: Record<string, number> = {};
   if (isObj(saved.widths)) for (const [k, v] of Object.entries(saved.widths)) if (typeof v === "number") widths[k] = v;
   const sort = isObj(saved.sort) && typeof saved.sort.key === "string" ? { key: saved.sort.key, desc: saved.sort.desc === true } : d.sort;
@@ -72,12 +85,19 @@ export function readSettings(saved: Record<string, Json> | null | undefined): Wo
   return {
     hidden: strings(saved.hidden),
     colors,
+    runColors,
+    colorSeq: typeof saved.colorSeq === "number" && saved.colorSeq >= 0 ? Math.floor(saved.colorSeq) : 0,
     groupBy: typeof saved.groupBy === "string" && saved.groupBy ? saved.groupBy : null,
     sort,
     filters,
     search: typeof saved.search === "string" ? saved.search : "",
     maxRuns: typeof saved.maxRuns === "number" && saved.maxRuns >= 1 ? Math.min(1000, Math.round(saved.maxRuns)) : d.maxRuns,
-    columns: strings(saved.columns),
+    // settings saved before columns could be reordered kept only the extra columns, after fixed ones
+    tableColumns: Array.isArray(saved.tableColumns)
+      ? strings(saved.tableColumns)
+      : strings(saved.columns).length
+        ? [...OLD_BASE, ...strings(saved.columns)]
+        : null,
     widths,
     expanded: saved.expanded === true,
     chart: readChartSettings(saved.chart),

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import type { ProjectKeys } from "../../api";
 import { regexProblem } from "../../regex";
 import { Popover } from "./menus";
+import { BASE_COLUMNS } from "./runlist";
 import { type FilterCond, FILTER_OPS, type FilterOp, groupLabel, type SortSpec, sortLabel } from "./settings";
 
 const STATES = ["running", "finished", "failed", "crashed", "killed", "preempting"];
@@ -185,7 +186,7 @@ export function SortSelect(props: { sort: SortSpec; options: string[]; onChange:
 
 export function ColumnPicker(props: { keys: ProjectKeys; columns: string[]; onChange: (c: string[]) => void; onClose: () => void }) {
   const [q, setQ] = useState("");
-  const all = [...props.keys.config.map((k) => `config.${k}`), ...props.keys.summary.map((k) => `summary.${k}`)];
+  const all = [...Object.keys(BASE_COLUMNS), ...props.keys.config.map((k) => `config.${k}`), ...props.keys.summary.map((k) => `summary.${k}`)];
   const shown = all.filter((c) => c.toLowerCase().includes(q.toLowerCase()));
   const toggle = (c: string, on: boolean) => props.onChange(on ? [...props.columns, c] : props.columns.filter((x) => x !== c));
   return (
@@ -202,7 +203,7 @@ export function ColumnPicker(props: { keys: ProjectKeys; columns: string[]; onCh
               data-testid="column-option"
               data-column={c}
             />
-            {c}
+            {BASE_COLUMNS[c]?.label ?? c}
           </label>
         ))}
       </div>
