@@ -10,14 +10,14 @@ does are pushed into the ``WHERE`` clause, the rest is evaluated in Python over 
   turn ``$ne``/``$nor`` into "no"), text is compared by code point (``COLLATE "C"`` on PostgreSQL, SQLite's
   binary collation), and an operand of the wrong type becomes a constant false, as in Python.
 - Through ``run_values`` (:mod:`runyard.store.run_values`): ``config.*`` / ``summary_metrics.*`` conditions
-  ``$eq $ne $in $nin`` and the comparisons, as ``EXISTS`` over the run's stored sort key, for a key whose
+  ``$eq $ne $in $nin`` and the comparisons, as ``id IN`` a range of the ``run_values`` index, for a key whose
   values in the project are all missing, None, NaN or plain scalars (checked per query by the index; a list,
   dict, nested dict or integer beyond 2**53 under the key leaves it to Python). ``None``/NaN operands and
   ``$exists`` stay in Python: a missing key, None and NaN all have no row.
-- In Python: ``tags``, ``$regex``, and the other ``config.*`` / ``summary_metrics.*`` conditions. Their values are compared in
-  Python on both backends: SQLite's and PostgreSQL's JSON operators disagree on types, NaN and nesting, and
-  one evaluator keeps one meaning. SQL only cuts out the JSON text of the top-level keys the filter names
-  (``->``), so a scan decodes a few bytes per run rather than whole summaries. Only the columns the filter and
+- In Python: ``tags``, ``$regex``, and the other ``config.*`` / ``summary_metrics.*`` conditions. Their values
+  are compared in Python on both backends: SQLite's and PostgreSQL's JSON operators disagree on types, NaN and
+  nesting, and one evaluator keeps one meaning. SQL only cuts out the JSON text of the top-level keys the filter
+  names (``->``), so a scan decodes a few bytes per run rather than whole summaries. Only the columns the filter and
   the order read are fetched for the candidates; full rows are loaded for the requested page only.
 
 Ordering by a column runs in SQL (``NULLS LAST`` both ways, ties by row id in the same direction), so with a
@@ -217,7 +217,7 @@ def _plain_key(conn: Connection, project_id: int, root: str, key: str) -> bool:
 
 
 def _value_condition(cond: Condition, ctx: _Context) -> ColumnElement[bool] | None:
-    """A condition on a config or summary key as an exact ``EXISTS`` over ``run_values``, where the key's values
+    """A condition on a config or summary key as an exact test over ``run_values``, where the key's values
     are plain scalars (:meth:`_Context.indexed`); None where Python must decide (a missing key, None and NaN
     have no row, so ``None``/NaN operands and ``$exists`` stay in Python, as do ``$regex`` and W&B's
     ``config.KEY.value``)."""
@@ -229,8 +229,11 @@ def _value_condition(cond: Condition, ctx: _Context) -> ColumnElement[bool] | No
     values = run_values.alias()
 
     def exists(test: ColumnElement[bool]) -> ColumnElement[bool]:
-        return sa.exists().where(
-            values.c.run_pk == runs.c.id, values.c.root == field.kind, values.c.key == field.name, test
+        # IN (a range of the order index), not a correlated EXISTS: one index range scan, not a probe per run.
+        return runs.c.id.in_(
+            sa.select(values.c.run_pk).where(
+                values.c.project_id == ctx.project_id, values.c.root == field.kind, values.c.key == field.name, test
+            )
         )
 
     def equals(operand: Any) -> ColumnElement[bool] | None:
