@@ -68,9 +68,12 @@ class _Context:
     """What translating a filter to SQL needs: the dialect, the clock for the state as read, and the project
     (whose ``run_values`` answer conditions on config and summary keys, see :func:`_value_condition`)."""
 
-    def __init__(self, conn: Connection, now: float, crash_timeout: float, project_id: int | None = None) -> None:
+    def __init__(
+        self, conn: Connection, now: float, crash_timeout: float, project_id: int | None = None, page: bool = False
+    ) -> None:
         self.conn = conn
         self.project_id = project_id
+        self.page = page  # a page is wanted (ordered, limited): key tests probe per run rather than list all
         self._indexed: dict[tuple[str, str], bool] = {}
         self.postgres = conn.dialect.name == "postgresql"
         stale = (sa.literal(now, sa.Double) - runs.c.heartbeat_at) > sa.literal(crash_timeout, sa.Double)
@@ -229,7 +232,11 @@ def _value_condition(cond: Condition, ctx: _Context) -> ColumnElement[bool] | No
     values = run_values.alias()
 
     def exists(test: ColumnElement[bool]) -> ColumnElement[bool]:
-        # IN (a range of the order index), not a correlated EXISTS: one index range scan, not a probe per run.
+        if ctx.page:  # a page stops after a few runs: probe each run's row (primary key) as the scan meets it
+            return sa.exists().where(
+                values.c.run_pk == runs.c.id, values.c.root == field.kind, values.c.key == field.name, test
+            )
+        # Counts and id lists read every match: one range scan of the order index, not a probe per run.
         return runs.c.id.in_(
             sa.select(values.c.run_pk).where(
                 values.c.project_id == ctx.project_id, values.c.root == field.kind, values.c.key == field.name, test
@@ -425,7 +432,7 @@ def _select_pks(
     offset: int,
 ) -> list[tuple[int, str]]:
     """``(row id, run id)`` of the runs that match, in order, from ``offset`` on (at most ``limit``)."""
-    ctx = _Context(conn, now, crash_timeout, project_id)
+    ctx = _Context(conn, now, crash_timeout, project_id, page=limit is not None)
     where, exact = _to_sql(node, ctx)
     by_column = order.field.kind == "column"
     by_value = None if by_column else _value_order(conn, project_id, order)
