@@ -205,15 +205,11 @@ def _plain_key(conn: Connection, project_id: int, root: str, key: str) -> bool:
     this = sa.and_(stored, run_values.c.key == key)
     other = sa.and_(this, run_values.c.rank == 3)
     big = float(_SAFE_INT)
-    huge = sa.and_(
-        this,
-        run_values.c.rank == 0,
-        sa.or_(
-            sa.and_(run_values.c.num >= big, run_values.c.num < math.inf),
-            sa.and_(run_values.c.num <= -big, run_values.c.num > -math.inf),
-        ),
-    )
-    for where in (nested, other, huge):
+    number = sa.and_(this, run_values.c.rank == 0)
+    # Two ranges of the index rather than an OR, which would read every number of the key.
+    huge = sa.and_(number, run_values.c.num >= big, run_values.c.num < math.inf)
+    tiny = sa.and_(number, run_values.c.num <= -big, run_values.c.num > -math.inf)
+    for where in (nested, other, huge, tiny):
         if conn.execute(sa.select(run_values.c.run_pk).where(where).limit(1)).first() is not None:
             return False
     return True
