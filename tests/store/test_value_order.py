@@ -22,6 +22,22 @@ _VALUES: list[Any] = [
     {}, {"_type": "image-file", "path": "a.png"}, 2**60, 2**60 + 1, 0.0, -0.0, "", "missing",
 ]  # fmt: skip
 
+# Values of a key that holds plain scalars only: conditions on it are answered by SQL over run_values.
+_PLAIN: list[Any] = [1, 2.5, "x", True, None, math.nan, math.inf, "missing", 0, "Y", False, -3]
+
+_FILTERS: list[Any] = [
+    {"summary_metrics.p": 1}, {"summary_metrics.p": 1.0}, {"summary_metrics.p": True}, {"summary_metrics.p": "x"},
+    {"summary_metrics.p": None}, {"summary_metrics.p": math.nan}, {"summary_metrics.p": [1]},
+    {"summary_metrics.p": {"$ne": 1}}, {"summary_metrics.p": {"$ne": None}}, {"summary_metrics.p": {"$in": [0, "Y"]}},
+    {"summary_metrics.p": {"$nin": [False, 2.5]}}, {"summary_metrics.p": {"$gt": 0}},
+    {"summary_metrics.p": {"$lte": 2.5}}, {"summary_metrics.p": {"$gte": "a"}}, {"summary_metrics.p": {"$lt": "a"}},
+    {"summary_metrics.p": {"$gt": math.inf}}, {"summary_metrics.p": {"$gte": math.inf}},
+    {"summary_metrics.p": {"$exists": True}}, {"summary_metrics.p": {"$exists": False}},
+    {"summary_metrics.d.e": {"$lt": 2}}, {"summary_metrics.v": {"$gt": 0}}, {"config.c": {"$in": [3, "b"]}},
+    {"$or": [{"summary_metrics.p": {"$gt": 0}}, {"summary_metrics.v": "a"}]},
+    {"$nor": [{"summary_metrics.p": {"$gt": 0}}, {"created_at": {"$lt": 1003}}]},
+]  # fmt: skip
+
 _ORDERS = [
     "summary_metrics.v", "-summary_metrics.v", "config.c", "-config.c", "config.c.value", "summary_metrics.d.e",
     "-summary_metrics.d.e", "config.m.n", "-config.m.n", "summary_metrics.nope", "-summary_metrics.nope",
@@ -33,6 +49,9 @@ def _seed(store: Store) -> None:
     for i, value in enumerate(_VALUES):
         summary: dict[str, Any] = {} if value == "missing" else {"v": value}
         summary["d"] = {"e": i % 3} if i % 4 else {"e": "s"}
+        plain = _PLAIN[i % len(_PLAIN)]
+        if plain != "missing":
+            summary["p"] = plain
         config: dict[str, Any] = {"c": value if i % 2 else i, "m": {"n": [i] if i % 5 == 0 else i % 4}}
         if i % 6 == 0:
             config["a.b"] = i  # a dotted key beside a nested one: the evaluator reads "a.b" first
@@ -68,6 +87,16 @@ def _check_all(store: Store) -> None:
 def test_orders_by_keys_agree_with_python(store: Store) -> None:
     _seed(store)
     _check_all(store)
+
+
+def test_filters_on_keys_agree_with_python(store: Store) -> None:
+    _seed(store)
+    for spec in _FILTERS:
+        expected = _expected(store, "-created_at", spec)
+        assert store.count_runs("alice", "proj", filters=spec) == len(expected), spec
+        assert store.query_run_ids("alice", "proj", filters=spec) == expected, spec
+        page = store.query_runs("alice", "proj", filters=spec, order="summary_metrics.p", limit=4, offset=1)
+        assert [run.run_id for run in page] == _expected(store, "summary_metrics.p", spec)[1:5], spec
 
 
 def test_orders_follow_edits_and_deletes(store: Store) -> None:

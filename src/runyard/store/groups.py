@@ -44,7 +44,7 @@ def group_runs(conn: Connection, project_id: int, run_ids: Sequence[str], field:
     if field.kind == "column":
         column = _COLUMNS[field.name]
         query = sa.select(runs.c.run_id, column).where(runs.c.project_id == project_id)
-        values: dict[str, Any] = dict(conn.execute(query).tuples().all())
+        values: dict[str, Any] = {str(run_id): value for run_id, value in conn.execute(query)}
     else:  # one pass over the project reading only the key's JSON, not every run's config
         values = field_values(conn, project_id, field)
     groups: dict[str, tuple[Any, list[str]]] = {}

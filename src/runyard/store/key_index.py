@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.flatten import flatten
-from runyard.store.sql import Sql
+from runyard.store.sql import Sql, text_safe
 
 __all__ = ["KeySet", "key_set", "list_keys", "rebuild_project_keys", "record_key_changes"]
 
@@ -51,9 +51,9 @@ def record_key_changes(sql: Sql, project_id: int, before: KeySet, after: KeySet)
     gained = sorted(after - before)
     lost = sorted(before - after)
     if gained:
-        sql.many(_ADD, [{"project_id": project_id, "root": root, "key": key} for root, key in gained])
+        sql.many(_ADD, [{"project_id": project_id, "root": root, "key": text_safe(key)} for root, key in gained])
     if lost:
-        sql.many(_TAKE, [{"project_id": project_id, "root": root, "key": key} for root, key in lost])
+        sql.many(_TAKE, [{"project_id": project_id, "root": root, "key": text_safe(key)} for root, key in lost])
         sql.run(_DROP_UNUSED, {"project_id": project_id})
 
 
@@ -81,7 +81,7 @@ def rebuild_project_keys(
         sql.many(
             'INSERT INTO project_keys (project_id, root, "key", runs) VALUES (:project_id, :root, :key, :runs)',
             [
-                {"project_id": project_id, "root": root, "key": key, "runs": n}
+                {"project_id": project_id, "root": root, "key": text_safe(key), "runs": n}
                 for (root, key), n in sorted(counts.items())
             ],
         )

@@ -9,10 +9,15 @@ does are pushed into the ``WHERE`` clause, the rest is evaluated in Python over 
   ``$nor`` of pushed parts. Each pushed predicate is built never to be NULL (SQL's third truth value would
   turn ``$ne``/``$nor`` into "no"), text is compared by code point (``COLLATE "C"`` on PostgreSQL, SQLite's
   binary collation), and an operand of the wrong type becomes a constant false, as in Python.
-- In Python: ``tags``, ``$regex``, and ``config.*`` / ``summary_metrics.*``. Their values are compared in
-  Python on both backends: SQLite's and PostgreSQL's JSON operators disagree on types, NaN and nesting, and
-  one evaluator keeps one meaning. SQL only cuts out the JSON text of the top-level keys the filter names
-  (``->``), so a scan decodes a few bytes per run rather than whole summaries. Only the columns the filter and
+- Through ``run_values`` (:mod:`runyard.store.run_values`): ``config.*`` / ``summary_metrics.*`` conditions
+  ``$eq $ne $in $nin`` and the comparisons, as ``id IN`` a range of the ``run_values`` index, for a key whose
+  values in the project are all missing, None, NaN or plain scalars (checked per query by the index; a list,
+  dict, nested dict or integer beyond 2**53 under the key leaves it to Python). ``None``/NaN operands and
+  ``$exists`` stay in Python: a missing key, None and NaN all have no row.
+- In Python: ``tags``, ``$regex``, and the other ``config.*`` / ``summary_metrics.*`` conditions. Their values
+  are compared in Python on both backends: SQLite's and PostgreSQL's JSON operators disagree on types, NaN and
+  nesting, and one evaluator keeps one meaning. SQL only cuts out the JSON text of the top-level keys the filter
+  names (``->``), so a scan decodes a few bytes per run rather than whole summaries. Only the columns the filter and
   the order read are fetched for the candidates; full rows are loaded for the requested page only.
 
 Ordering by a column runs in SQL (``NULLS LAST`` both ways, ties by row id in the same direction), so with a
@@ -60,9 +65,16 @@ _SQLITE_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # the -> operator, re
 
 
 class _Context:
-    """What translating a filter to SQL needs: the dialect, and the clock for the state as read."""
+    """What translating a filter to SQL needs: the dialect, the clock for the state as read, and the project
+    (whose ``run_values`` answer conditions on config and summary keys, see :func:`_value_condition`)."""
 
-    def __init__(self, conn: Connection, now: float, crash_timeout: float) -> None:
+    def __init__(
+        self, conn: Connection, now: float, crash_timeout: float, project_id: int | None = None, page: bool = False
+    ) -> None:
+        self.conn = conn
+        self.project_id = project_id
+        self.page = page  # a page is wanted (ordered, limited): key tests probe per run rather than list all
+        self._indexed: dict[tuple[str, str], bool] = {}
         self.postgres = conn.dialect.name == "postgresql"
         stale = (sa.literal(now, sa.Double) - runs.c.heartbeat_at) > sa.literal(crash_timeout, sa.Double)
         self.state = sa.case((sa.and_(runs.c.state == STATE_RUNNING, stale), STATE_CRASHED), else_=runs.c.state)
@@ -81,6 +93,16 @@ class _Context:
         if not _SQLITE_ARROW or '"' in key or "\\" in key:
             return None
         return column.op("->", return_type=sa.Text)(sa.literal(f'$."{key}"', sa.Text))
+
+    def indexed(self, root: str, key: str) -> bool:
+        """Whether every run's value of this key is a missing key, None, NaN or a plain scalar whose stored
+        sort key compares exactly (see :func:`_value_condition`)."""
+        found = self._indexed.get((root, key))
+        if found is None:
+            found = self._indexed[(root, key)] = self.project_id is not None and _plain_key(
+                self.conn, self.project_id, root, key
+            )
+        return found
 
     def collated(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
         """``expr`` compared by code point, as Python compares strings."""
@@ -141,7 +163,9 @@ def _to_sql(node: Node, ctx: _Context) -> tuple[ColumnElement[bool] | None, bool
 
 def _condition_sql(cond: Condition, ctx: _Context) -> ColumnElement[bool] | None:
     field = cond.field
-    if field.kind != "column" or COLUMN_FIELDS[field.name] == "list" or cond.op == "$regex":
+    if field.kind != "column":
+        return _value_condition(cond, ctx)
+    if COLUMN_FIELDS[field.name] == "list" or cond.op == "$regex":
         return None
     kind = COLUMN_FIELDS[field.name]
     nullable = field.name in _NULLABLE
@@ -170,6 +194,81 @@ def _condition_sql(cond: Condition, ctx: _Context) -> ColumnElement[bool] | None
         target = ctx.collated(col)
     compared = _COMPARE[op](target, operand)
     return sa.and_(col.is_not(None), compared) if nullable else compared
+
+
+def _plain_key(conn: Connection, project_id: int, root: str, key: str) -> bool:
+    """Whether ``run_values`` holds the whole truth of key ``key`` for conditions: no run holds a dict under it
+    (its leaves would be stored, not it), a list or dict (rank 3, matched element-wise by filters), or a
+    number beyond ±2**53 (stored as a double, where filters compare ints exactly)."""
+    stored = sa.and_(run_values.c.project_id == project_id, run_values.c.root == root)
+    nested = sa.and_(stored, run_values.c.key > key + ".", run_values.c.key < key + "/")
+    this = sa.and_(stored, run_values.c.key == key)
+    other = sa.and_(this, run_values.c.rank == 3)
+    big = float(_SAFE_INT)
+    number = sa.and_(this, run_values.c.rank == 0)
+    # Two ranges of the index rather than an OR, which would read every number of the key.
+    huge = sa.and_(number, run_values.c.num >= big, run_values.c.num < math.inf)
+    tiny = sa.and_(number, run_values.c.num <= -big, run_values.c.num > -math.inf)
+    for where in (nested, other, huge, tiny):
+        if conn.execute(sa.select(run_values.c.run_pk).where(where).limit(1)).first() is not None:
+            return False
+    return True
+
+
+def _value_condition(cond: Condition, ctx: _Context) -> ColumnElement[bool] | None:
+    """A condition on a config or summary key as an exact test over ``run_values``, where the key's values
+    are plain scalars (:meth:`_Context.indexed`); None where Python must decide (a missing key, None and NaN
+    have no row, so ``None``/NaN operands and ``$exists`` stay in Python, as do ``$regex`` and W&B's
+    ``config.KEY.value``)."""
+    field = cond.field
+    if cond.op in ("$regex", "$exists") or (field.kind == "config" and field.path[-1] == "value"):
+        return None
+    if not ctx.indexed(field.kind, field.name):
+        return None
+    values = run_values.alias()
+
+    def exists(test: ColumnElement[bool]) -> ColumnElement[bool]:
+        if ctx.page:  # a page stops after a few runs: probe each run's row (primary key) as the scan meets it
+            return sa.exists().where(
+                values.c.run_pk == runs.c.id, values.c.root == field.kind, values.c.key == field.name, test
+            )
+        # Counts and id lists read every match: one range scan of the order index, not a probe per run.
+        return runs.c.id.in_(
+            sa.select(values.c.run_pk).where(
+                values.c.project_id == ctx.project_id, values.c.root == field.kind, values.c.key == field.name, test
+            )
+        )
+
+    def equals(operand: Any) -> ColumnElement[bool] | None:
+        kind = type(operand)
+        if operand is None or (kind is float and operand != operand):
+            return None  # matches runs without a row too: Python decides
+        if kind in (int, float):
+            if kind is int and abs(operand) >= _SAFE_INT:
+                return None
+            return exists(sa.and_(values.c.rank == 0, values.c.num == float(operand)))
+        if kind is str:
+            return exists(sa.and_(values.c.rank == 1, values.c.txt == operand))
+        if kind is bool:
+            return exists(sa.and_(values.c.rank == 2, values.c.num == float(operand)))
+        return sa.false()  # a list or dict never equals a plain scalar
+
+    op, operand = cond.op, cond.operand
+    if op in ("$eq", "$ne", "$in", "$nin"):
+        parts = [equals(item) for item in ([operand] if op in ("$eq", "$ne") else operand)]
+        if any(part is None for part in parts):
+            return None
+        usable = [part for part in parts if part is not None]
+        positive = sa.or_(*usable) if usable else sa.false()
+        return positive if op in ("$eq", "$in") else sa.not_(positive)
+    # $gt $gte $lt $lte: the operand is a number or a string (the parser checked)
+    if type(operand) is str:
+        return exists(sa.and_(values.c.rank == 1, _COMPARE[op](values.c.txt, operand)))
+    if operand != operand:
+        return sa.false()
+    if type(operand) is int and abs(operand) >= _SAFE_INT:
+        return None
+    return exists(sa.and_(values.c.rank == 0, _COMPARE[op](values.c.num, float(operand))))
 
 
 _COMPARE = {
@@ -329,7 +428,7 @@ def _select_pks(
     offset: int,
 ) -> list[tuple[int, str]]:
     """``(row id, run id)`` of the runs that match, in order, from ``offset`` on (at most ``limit``)."""
-    ctx = _Context(conn, now, crash_timeout)
+    ctx = _Context(conn, now, crash_timeout, project_id, page=limit is not None)
     where, exact = _to_sql(node, ctx)
     by_column = order.field.kind == "column"
     by_value = None if by_column else _value_order(conn, project_id, order)
@@ -488,7 +587,7 @@ def count_runs(conn: Connection, entity: str, project: str, node: Node, now: flo
     project_id = project_pk(conn, entity, project)
     if project_id is None:
         return 0
-    ctx = _Context(conn, now, crash_timeout)
+    ctx = _Context(conn, now, crash_timeout, project_id)
     where, exact = _to_sql(node, ctx)
     if exact:
         query = sa.select(sa.func.count()).select_from(runs).where(runs.c.project_id == project_id)

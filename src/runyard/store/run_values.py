@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runyard.store.sql import Sql
+from runyard.store.sql import Sql, text_safe
 
 __all__ = ["SortKey", "record_value_changes", "sort_keys"]
 
@@ -118,14 +118,18 @@ def record_value_changes(
                 {
                     "run_pk": run_pk,
                     "root": root,
-                    "key": key,
+                    "key": text_safe(key),
                     "project_id": project_id,
                     "rank": after[(root, key)][0],
                     "num": after[(root, key)][1],
-                    "txt": after[(root, key)][2],
+                    "txt": _text(after[(root, key)][2]),
                 }
                 for root, key in changed
             ],
         )
     if gone:
-        sql.many(_DELETE, [{"run_pk": run_pk, "root": root, "key": key} for root, key in gone])
+        sql.many(_DELETE, [{"run_pk": run_pk, "root": root, "key": text_safe(key)} for root, key in gone])
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else text_safe(value)

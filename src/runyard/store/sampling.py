@@ -300,7 +300,12 @@ class _Acc:
         found = [self.last_block] + ([self.min_block, self.max_block] if locate else [])
         return [block for block in found if block is not None]
 
-    def resolve(self, decode: Callable[[int], tuple[list[int], list[Any]]], locate: bool) -> None:
+    def resolve(
+        self,
+        decode: Callable[[int], tuple[list[int], list[Any]]],
+        locate: bool,
+        typed: Callable[[int], tuple[Any, Any] | None] | None = None,
+    ) -> None:
         """Decode what the summaries left unknown: the step of ``last`` (always), of ``min``/``max`` (if
         ``locate``)."""
         if self.last_block is not None:
@@ -313,10 +318,10 @@ class _Acc:
         if not locate:
             return
         if self.min_block is not None:
-            self.min_step = _find(decode(self.min_block), self.min)
+            self.min_step = _find_in(self.min_block, self.min, decode, typed)
             self.min_block = None
         if self.max_block is not None:
-            self.max_step = _find(decode(self.max_block), self.max)
+            self.max_step = _find_in(self.max_block, self.max, decode, typed)
             self.max_block = None
 
     def bucket(self) -> Bucket:
@@ -328,6 +333,23 @@ class _Acc:
         if not found and self.tail_step is not None:
             found.append(self.tail_step)
         yield from found
+
+
+def _find_in(
+    block_no: int,
+    target: float | None,
+    decode: Callable[[int], tuple[list[int], list[Any]]],
+    typed: Callable[[int], tuple[Any, Any] | None] | None,
+) -> int | None:
+    """The step of the first point of a block whose numeric value is ``target``: by numpy for a numbers-only
+    block, else point by point."""
+    arrays = None if typed is None or target is None else typed(block_no)
+    if arrays is None:
+        return _find(decode(block_no), target)
+    import numpy as np
+
+    hits = np.flatnonzero(arrays[1].astype(np.float64) == target)
+    return int(arrays[0][hits[0]]) if len(hits) else None
 
 
 def _find(block: tuple[list[int], list[Any]], target: float | None) -> int | None:
@@ -418,7 +440,7 @@ def _bucket_blocks(
     if prefetch is not None:
         prefetch(block for acc in accs.values() for block in acc.pending(locate))
     for acc in accs.values():
-        acc.resolve(decode, locate)
+        acc.resolve(decode, locate, typed)
     return dict(sorted(accs.items()))
 
 
