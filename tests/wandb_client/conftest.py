@@ -16,6 +16,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     yield from serve_in_thread(f"sqlite:///{folder}/runyard.db")
 
 
+@pytest.fixture(scope="session")
+def blob_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server over a SQLite store keeping files in a blob folder beside it (as ``runyard ui`` does)."""
+    folder = tmp_path_factory.mktemp("wandb-blob-server")
+    yield from serve_in_thread(f"sqlite:///{folder}/runyard.db", blobs=str(folder / "blobs"))
+
+
 @pytest.fixture
 def pg_server(pg_admin_url: str) -> Iterator[LiveServer]:
     """A live server over a fresh PostgreSQL database (skipped only with ``RUNYARD_TEST_POSTGRES=0``)."""
