@@ -208,7 +208,7 @@ def _collection_obj(ctx: Any, entity: str, project: str, name: str, type_name: s
             "name": name,
             "description": found.description if found else None,
             "createdAt": iso(found.created_at) if found else None,
-            "updatedAt": None,
+            "updatedAt": iso(found.created_at) if found else None,
             "project": _project_info(entity, project),
             "defaultArtifactType": Obj("ArtifactType", {"name": found.type if found else type_name}),
             "tags": {"edges": []},
@@ -398,7 +398,10 @@ def _type_obj(ctx: Any, entity: str, project: str, name: str, count: int | None 
             "id": _b64("ArtifactType", f"{entity}/{project}/{name}"),
             "name": name,
             "description": None,
-            "createdAt": None,
+            # The type's own creation time is not kept: its first collection's (W&B requires one).
+            "createdAt": lambda _a: iso(
+                min((c.created_at for c in ctx.store.artifacts.collections(entity, project, name)), default=0.0)
+            ),
             "artifactCollections": collections,
             "artifactSequences": collections,
             "artifactCollection": collection,

@@ -1,0 +1,35 @@
+"""Read an artifact another client logged, log its next version, and list what wandb.Api() sees.
+
+Usage: artifact_api.py ENTITY PROJECT
+Expects a ``shared`` dataset with a ``prod`` alias holding ``table.csv``.
+"""
+
+import sys
+from pathlib import Path
+
+import wandb
+
+entity, project = sys.argv[1], sys.argv[2]
+api = wandb.Api()
+first = api.artifact(f"{entity}/{project}/shared:prod")
+print(f"FIRST {first.version} {sorted(first.aliases)} {first.type}", flush=True)
+root = first.download(root="dl0")
+print(f"CONTENT {Path(root, 'table.csv').read_text()!r}", flush=True)
+
+run = wandb.init(project=project)
+print(f"RUN_ID {run.id}", flush=True)
+run.use_artifact("shared:prod")
+Path("new.txt").write_text("second version\n")
+art = wandb.Artifact("shared", type="dataset")
+art.add_file("new.txt")
+run.log_artifact(art, aliases=["candidate"]).wait()
+wandb.finish()
+
+api = wandb.Api()
+print(f"VERSIONS {sorted(a.version for a in api.artifacts('dataset', f'{entity}/{project}/shared'))}", flush=True)
+print(f"TYPES {sorted(t.name for t in api.artifact_types(project=f'{entity}/{project}'))}", flush=True)
+done = api.run(f"{entity}/{project}/{run.id}")
+print(f"LOGGED {[a.name for a in done.logged_artifacts()]}", flush=True)
+print(f"USED {[a.name for a in done.used_artifacts()]}", flush=True)
+latest = api.artifact(f"{entity}/{project}/shared:latest")
+print(f"LATEST {latest.version} {sorted(latest.aliases)}", flush=True)
