@@ -5,11 +5,14 @@ blob store), used and downloaded, read back by ``wandb.Api()``; versions and ali
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
-from wandb_clients import ENTITY, LATEST, LiveServer, last_line, ok
+from test_wandb_media import EXPECTED_TYPES, _client_env
+from wandb_clients import ENTITY, LATEST, OLDER, LiveServer, last_line, ok
 
 
 def test_log_use_and_download_through_the_client(blob_server: LiveServer, project: str, tmp_path: Path) -> None:
@@ -67,3 +70,33 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert v1.version == "v1" and set(v1.aliases) == {"candidate", "latest"}
     assert Path(v1.download(root=str(tmp_path / "ry"))).joinpath("new.txt").read_text() == "second version\n"
     assert set(api.artifact(f"{ENTITY}/{project}/shared:v0").aliases) == {"prod"}
+
+
+@pytest.mark.parametrize("version", OLDER)
+def test_older_clients_tables_finish_and_show(
+    blob_server: LiveServer, project: str, tmp_path: Path, version: str
+) -> None:
+    # wandb before 0.31 saves each logged Table in a `run_table` artifact as well as in the run's files.
+    env = _client_env(version)
+    result = ok(blob_server.run_client(version, "media", project, "3", tmp_path=tmp_path, timeout=180, env=env))
+    run_id = last_line(result, "RUN_ID")
+    store = blob_server.store
+    run = store.get_run(ENTITY, project, run_id)
+    assert run is not None and run.state == "finished" and run.exit_code == 0
+    tables = [c for c in store.artifacts.collections(ENTITY, project) if c.type == "run_table"]
+    assert tables, "no run_table artifact was stored"
+    assert {c.name for c in tables} >= {f"run-{run_id}-samples", f"run-{run_id}-confusion_table"}
+    assert store.media.keys(ENTITY, project) == EXPECTED_TYPES
+    # The history's table-file refs point at the run's copy of the table: the media panel reads it.
+    samples = next(r["samples"] for r in store.history(ENTITY, project, run_id, keys=["samples"]))
+    page = httpx.get(
+        f"{blob_server.url}/api/v1/runs/{ENTITY}/{project}/{run_id}/media/table",
+        params={"path": samples["path"], "limit": 5},
+        timeout=30,
+    ).json()
+    assert page["columns"] == ["id", "label", "score", "image"] and page["total"] == 20
+    # The artifact holds the table too (its image cells name the artifact's own copies).
+    version = store.artifacts.get(f"run-{run_id}-samples:latest", ENTITY, project)
+    entry = next(f for f in store.artifacts.files(version) if f.path == "samples.table.json")
+    table = json.loads(store.artifacts.blobs.get(entry.blob_key or ""))
+    assert table["columns"] == ["id", "label", "score", "image"] and len(table["data"]) == 20
