@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from test_wandb_media import EXPECTED_TYPES, _client_env
-from wandb_clients import ENTITY, LATEST, OLDER, LiveServer, last_line, ok
+from wandb_clients import ENTITY, KEY, LATEST, OLDER, LiveServer, last_line, ok
 
 
 def test_log_use_and_download_through_the_client(blob_server: LiveServer, project: str, tmp_path: Path) -> None:
@@ -36,6 +36,24 @@ def test_log_use_and_download_through_the_client(blob_server: LiveServer, projec
     assert files["sub/weights.bin"].size == 6 * 1024 * 1024 + 123
     assert [v.id for v in store.artifacts.run_artifacts(ENTITY, project, user_id, "used")] == [version.id]
     assert [v.id for v in store.artifacts.run_artifacts(ENTITY, project, run_id, "logged")] == [version.id]
+
+    # The file URLs the client is handed answer ranged GETs (its parallel download of large files).
+    query = (
+        "query Files($p: String!, $e: String!) { project(name: $p, entityName: $e) { artifactCollection(name: "
+        '"model") { artifactMembership(aliasName: "best") { files { edges { node { name directUrl } } } } } } }'
+    )
+    body = {"query": query, "variables": {"p": project, "e": ENTITY}}
+    answer = httpx.post(f"{blob_server.url}/graphql", json=body, auth=("api", KEY), timeout=30).json()
+    edges = answer["data"]["project"]["artifactCollection"]["artifactMembership"]["files"]["edges"]
+    url = next(e["node"]["directUrl"] for e in edges if e["node"]["name"] == "sub/weights.bin")
+    whole = httpx.get(url, timeout=30)
+    assert whole.status_code == 200 and len(whole.content) == 6 * 1024 * 1024 + 123
+    part = httpx.get(url, headers={"Range": "bytes=1000-1999999"}, timeout=30)
+    assert part.status_code == 206 and part.content == whole.content[1000:2_000_000]
+    assert part.headers["content-range"] == f"bytes 1000-1999999/{len(whole.content)}"
+    tail = httpx.get(url, headers={"Range": "bytes=6291000-"}, timeout=30)
+    assert tail.status_code == 206 and tail.content == whole.content[6291000:]
+    assert httpx.get(url.replace("/wandb/artifacts/", "/wandb/artifacts/x"), timeout=30).status_code == 403
 
 
 def test_versions_and_aliases_agree_with_runyards_sdk(

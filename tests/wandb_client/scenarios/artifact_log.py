@@ -31,7 +31,8 @@ wandb.finish()
 user = wandb.init(project=project)
 print(f"USER_ID {user.id}", flush=True)
 used = user.use_artifact("model:latest")
-root = used.download(root="downloaded")
+# multipart=True: the parts are ranged GETs (what the client does for files of 2 GiB and more).
+root = used.download(root="downloaded", multipart=True)
 got = {str(p.relative_to(root)): p.stat().st_size for p in Path(root).rglob("*") if p.is_file()}
 assert Path(root, "sub/weights.bin").read_bytes() == big
 assert Path(root, "data.csv").read_text() == "a,b\n1,2\n"
