@@ -26,7 +26,7 @@ def test_log_use_and_download_through_the_client(blob_server: LiveServer, projec
     assert run is not None and run.state == "finished" and run.exit_code == 0
     version = store.artifacts.get("model:v0", ENTITY, project)
     assert version.type == "model" and version.description == "a model" and version.metadata == {"epochs": 3}
-    assert set(version.aliases) == {"latest", "best"}
+    assert set(version.aliases) == {"best"}  # latest moved to v1, the draft logged at the end
     assert version.run_id == run_id
     files = {f.path: f for f in store.artifacts.files(version)}
     assert sorted(files) == ["data.csv", "sub/weights.bin"]
@@ -36,6 +36,13 @@ def test_log_use_and_download_through_the_client(blob_server: LiveServer, projec
     assert files["sub/weights.bin"].size == 6 * 1024 * 1024 + 123
     assert [v.id for v in store.artifacts.run_artifacts(ENTITY, project, user_id, "used")] == [version.id]
     assert [v.id for v in store.artifacts.run_artifacts(ENTITY, project, run_id, "logged")] == [version.id]
+
+    # The draft of v0 with one file more is v1; its unchanged files are v0's blobs.
+    assert last_line(result, "INCREMENTAL") == "v1"
+    v1 = {f.path: f for f in store.artifacts.files(store.artifacts.get("model:v1", ENTITY, project))}
+    assert sorted(v1) == ["data.csv", "extra.txt", "sub/weights.bin"]
+    assert v1["sub/weights.bin"].blob_key == files["sub/weights.bin"].blob_key
+    assert set(store.artifacts.get("model:latest", ENTITY, project).aliases) == {"latest"}
 
     # The file URLs the client is handed answer ranged GETs (its parallel download of large files).
     query = (

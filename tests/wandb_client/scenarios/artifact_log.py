@@ -38,3 +38,13 @@ assert Path(root, "sub/weights.bin").read_bytes() == big
 assert Path(root, "data.csv").read_text() == "a,b\n1,2\n"
 print(f"DOWNLOADED {sorted(got.items())}", flush=True)
 wandb.finish()
+
+# An incremental version: a draft of v0 with one file more; the unchanged files are not uploaded again.
+third = wandb.init(project=project)
+draft = wandb.Api().artifact(f"{third.entity}/{project}/model:latest").new_draft()
+Path("extra.txt").write_text("more\n")
+draft.add_file("extra.txt")
+incremental = third.log_artifact(draft)
+incremental.wait()
+print(f"INCREMENTAL {incremental.version}", flush=True)
+wandb.finish()
