@@ -15,7 +15,11 @@ from test_wandb_media import EXPECTED_TYPES, _client_env
 from wandb_clients import ENTITY, KEY, LATEST, OLDER, LiveServer, last_line, ok
 
 
-def test_log_use_and_download_through_the_client(blob_server: LiveServer, project: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_log_use_and_download_through_the_client(
+    request: pytest.FixtureRequest, backend: str, project: str, tmp_path: Path
+) -> None:
+    blob_server: LiveServer = request.getfixturevalue("blob_server" if backend == "sqlite" else "pg_blob_server")
     result = ok(blob_server.run_client(LATEST, "artifact_log", project, tmp_path=tmp_path, timeout=180))
     run_id = last_line(result, "RUN_ID")
     user_id = last_line(result, "USER_ID")

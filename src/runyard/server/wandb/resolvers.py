@@ -2,9 +2,9 @@
 
 Queries: ``viewer``, ``serverInfo``, ``entity``, ``project``/``model``, ``models``. Mutations: ``upsertBucket``
 (a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``, ``deleteRun``
-(``wandb.Api().run(path).delete()``); the sweep operations (:mod:`runyard.server.wandb.sweeps`). Artifact
-mutations answer an error that names the missing feature (the client then gives up on the artifact and carries
-on with the run); any other unknown root field is ``null``. Either is logged once at warning level.
+(``wandb.Api().run(path).delete()``); the sweep operations (:mod:`runyard.server.wandb.sweeps`) and the artifact
+operations (:mod:`runyard.server.wandb.artifacts`). ``completeMultipartUploadArtifact`` and ``linkArtifact`` answer an
+error that names them; any other unknown root field is ``null``. Either is logged once at warning level.
 """
 
 from __future__ import annotations
