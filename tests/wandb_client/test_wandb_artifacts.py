@@ -93,12 +93,15 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert last_line(result, "USED") == "['shared:v0']"
     assert last_line(result, "LATEST") == "v1 ['candidate', 'latest']"
 
+    assert last_line(result, "DEDUP") == "v0"
+    assert [v.version for v in blob_server.store.artifacts.versions(ENTITY, project, "shared")] == ["v1", "v0"]
+
     # And runyard's API reads what the wandb client logged.
     api = runyard.Api()
     v1 = api.artifact(f"{ENTITY}/{project}/shared:candidate")
-    assert v1.version == "v1" and set(v1.aliases) == {"candidate", "latest"}
+    assert v1.version == "v1" and set(v1.aliases) == {"candidate"}  # latest moved to v0, logged again
     assert Path(v1.download(root=str(tmp_path / "ry"))).joinpath("new.txt").read_text() == "second version\n"
-    assert set(api.artifact(f"{ENTITY}/{project}/shared:v0").aliases) == {"prod"}
+    assert set(api.artifact(f"{ENTITY}/{project}/shared:v0").aliases) == {"prod", "latest"}
 
 
 @pytest.mark.parametrize("version", OLDER)

@@ -33,3 +33,11 @@ print(f"LOGGED {[a.name for a in done.logged_artifacts()]}", flush=True)
 print(f"USED {[a.name for a in done.used_artifacts()]}", flush=True)
 latest = api.artifact(f"{entity}/{project}/shared:latest")
 print(f"LATEST {latest.version} {sorted(latest.aliases)}", flush=True)
+
+# The same content runyard's SDK logged as v0: that version again, not a new one.
+again = wandb.init(project=project)
+Path("table.csv").write_text("k,v\n1,2\n")
+same = wandb.Artifact("shared", type="dataset")
+same.add_file("table.csv")
+print(f"DEDUP {again.log_artifact(same).wait().version}", flush=True)
+wandb.finish()

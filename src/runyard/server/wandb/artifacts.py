@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ ARTIFACT_MUTATIONS = frozenset(
 
 MANIFEST_NAME = "wandb_manifest.json"
 
+PENDING_TTL_S = 24 * 3600.0
+"""How long the server remembers an artifact logged by the wandb client under the id it handed out first."""
+
 
 @dataclass
 class PendingArtifact:
@@ -76,6 +80,7 @@ class PendingArtifact:
     manifest: dict[str, Any] | None = None
     base_id: str | None = None
     committed: int | None = None  # the version id once committed
+    created_at: float = field(default_factory=time.time)
 
 
 class Pending:
@@ -89,6 +94,10 @@ class Pending:
 
     def add(self, item: PendingArtifact) -> None:
         with self._lock:
+            # A pending id stays valid a day after its commit (the client names it in later calls), then goes.
+            cutoff = time.time() - PENDING_TTL_S
+            for key in [k for k, v in self._items.items() if v.created_at < cutoff]:
+                del self._items[key]
             self._items[item.key] = item
 
     def get(self, key: str) -> PendingArtifact | None:
