@@ -94,6 +94,8 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert last_line(result, "LATEST") == "v1 ['candidate', 'latest']"
 
     assert last_line(result, "DEDUP") == "v0"
+    clash = last_line(result, "CLASH")
+    assert "dataset" in clash and "model" in clash, clash
     assert [v.version for v in blob_server.store.artifacts.versions(ENTITY, project, "shared")] == ["v1", "v0"]
 
     # And runyard's API reads what the wandb client logged.

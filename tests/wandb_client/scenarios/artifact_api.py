@@ -41,3 +41,14 @@ same = wandb.Artifact("shared", type="dataset")
 same.add_file("table.csv")
 print(f"DEDUP {again.log_artifact(same).wait().version}", flush=True)
 wandb.finish()
+
+# A name keeps its type: logging "shared" as a model is refused with a message naming both.
+clash = wandb.init(project=project)
+wrong = wandb.Artifact("shared", type="model")
+wrong.add_file("table.csv")
+try:
+    clash.log_artifact(wrong).wait()
+    print("CLASH none", flush=True)
+except Exception as exc:
+    print(f"CLASH {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+wandb.finish()
