@@ -15,12 +15,14 @@ from test_wandb_media import EXPECTED_TYPES, _client_env
 from wandb_clients import ENTITY, KEY, LATEST, OLDER, LiveServer, last_line, ok
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("backend", "version"), [("sqlite", LATEST), ("postgresql", LATEST), *(("sqlite", v) for v in OLDER)]
+)
 def test_log_use_and_download_through_the_client(
-    request: pytest.FixtureRequest, backend: str, project: str, tmp_path: Path
+    request: pytest.FixtureRequest, backend: str, version: str, project: str, tmp_path: Path
 ) -> None:
     blob_server: LiveServer = request.getfixturevalue("blob_server" if backend == "sqlite" else "pg_blob_server")
-    result = ok(blob_server.run_client(LATEST, "artifact_log", project, tmp_path=tmp_path, timeout=180))
+    result = ok(blob_server.run_client(version, "artifact_log", project, tmp_path=tmp_path, timeout=180))
     run_id = last_line(result, "RUN_ID")
     user_id = last_line(result, "USER_ID")
     assert last_line(result, "VERSION") == "v0"
@@ -67,8 +69,9 @@ def test_log_use_and_download_through_the_client(
     assert httpx.get(url.replace("/wandb/artifacts/", "/wandb/artifacts/x"), timeout=30).status_code == 403
 
 
+@pytest.mark.parametrize("version", [LATEST, *OLDER])
 def test_versions_and_aliases_agree_with_runyards_sdk(
-    blob_server: LiveServer, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    blob_server: LiveServer, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
 ) -> None:
     import runyard
 
@@ -84,7 +87,7 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
         artifact.add_file(str(tmp_path / "table.csv"))
         run.log_artifact(artifact, aliases=["prod"]).wait()
 
-    result = ok(blob_server.run_client(LATEST, "artifact_api", ENTITY, project, tmp_path=tmp_path, timeout=180))
+    result = ok(blob_server.run_client(version, "artifact_api", ENTITY, project, tmp_path=tmp_path, timeout=180))
     assert last_line(result, "FIRST") == "v0 ['latest', 'prod'] dataset"
     assert last_line(result, "CONTENT") == repr("k,v\n1,2\n")
     assert last_line(result, "VERSIONS") == "['v0', 'v1']"
