@@ -86,6 +86,7 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
         artifact = runyard.Artifact("shared", type="dataset")
         artifact.add_file(str(tmp_path / "table.csv"))
         run.log_artifact(artifact, aliases=["prod"]).wait()
+        sdk_run_id = run.id
 
     result = ok(blob_server.run_client(version, "artifact_api", ENTITY, project, tmp_path=tmp_path, timeout=180))
     assert last_line(result, "FIRST") == "v0 ['latest', 'prod'] dataset"
@@ -97,6 +98,8 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert last_line(result, "LATEST") == "v1 ['candidate', 'latest']"
 
     assert last_line(result, "DEDUP") == "v0"
+    assert last_line(result, "MAKER") == sdk_run_id
+    assert last_line(result, "USERS") == f"[{last_line(result, 'RUN_ID')!r}]"
     clash = last_line(result, "CLASH")
     assert "dataset" in clash and "model" in clash, clash
     assert [v.version for v in blob_server.store.artifacts.versions(ENTITY, project, "shared")] == ["v1", "v0"]

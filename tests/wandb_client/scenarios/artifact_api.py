@@ -52,3 +52,8 @@ try:
 except Exception as exc:
     print(f"CLASH {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
 wandb.finish()
+
+# Lineage: who made v0 (runyard's SDK) and who used it (the wandb run above).
+v0 = wandb.Api().artifact(f"{entity}/{project}/shared:v0")
+print(f"MAKER {v0.logged_by().id}", flush=True)
+print(f"USERS {[r.id for r in v0.used_by()]}", flush=True)
