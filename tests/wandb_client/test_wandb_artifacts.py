@@ -26,7 +26,7 @@ def test_log_use_and_download_through_the_client(
     run_id = last_line(result, "RUN_ID")
     user_id = last_line(result, "USER_ID")
     assert last_line(result, "VERSION") == "v0"
-    assert last_line(result, "DOWNLOADED") == "[('data.csv', 8), ('sub/weights.bin', 6291579)]"
+    assert last_line(result, "DOWNLOADED") == "[('data.csv', 8), ('ref.txt', 17), ('sub/weights.bin', 6291579)]"
     store = blob_server.store
     run = store.get_run(ENTITY, project, run_id)
     assert run is not None and run.state == "finished" and run.exit_code == 0
@@ -35,7 +35,9 @@ def test_log_use_and_download_through_the_client(
     assert set(version.aliases) == {"best"}  # latest moved to v1, the draft logged at the end
     assert version.run_id == run_id
     files = {f.path: f for f in store.artifacts.files(version)}
-    assert sorted(files) == ["data.csv", "sub/weights.bin"]
+    assert sorted(files) == ["data.csv", "ref.txt", "sub/weights.bin"]
+    # A reference is kept as one: its bytes were never copied.
+    assert files["ref.txt"].blob_key is None and (files["ref.txt"].ref or "").startswith("file://")
     csv = files["data.csv"]
     assert csv.digest == hashlib.sha256(b"a,b\n1,2\n").hexdigest() and csv.blob_key == csv.digest
     assert store.blobs.get(csv.blob_key) == b"a,b\n1,2\n"
@@ -46,7 +48,7 @@ def test_log_use_and_download_through_the_client(
     # The draft of v0 with one file more is v1; its unchanged files are v0's blobs.
     assert last_line(result, "INCREMENTAL") == "v1"
     v1 = {f.path: f for f in store.artifacts.files(store.artifacts.get("model:v1", ENTITY, project))}
-    assert sorted(v1) == ["data.csv", "extra.txt", "sub/weights.bin"]
+    assert sorted(v1) == ["data.csv", "extra.txt", "ref.txt", "sub/weights.bin"]
     assert v1["sub/weights.bin"].blob_key == files["sub/weights.bin"].blob_key
     assert set(store.artifacts.get("model:latest", ENTITY, project).aliases) == {"latest"}
 
