@@ -106,10 +106,13 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert "dataset" in clash and "model" in clash, clash
     assert [v.version for v in blob_server.store.artifacts.versions(ENTITY, project, "shared")] == ["v1", "v0"]
 
-    # And runyard's API reads what the wandb client logged.
+    assert last_line(result, "EDITED") == "['production']"
+
+    # And runyard's API reads what the wandb client logged (and edited).
     api = runyard.Api()
-    v1 = api.artifact(f"{ENTITY}/{project}/shared:candidate")
-    assert v1.version == "v1" and set(v1.aliases) == {"candidate"}  # latest moved to v0, logged again
+    v1 = api.artifact(f"{ENTITY}/{project}/shared:production")
+    assert v1.version == "v1" and set(v1.aliases) == {"production"}  # latest moved to v0, logged again
+    assert v1.description == "edited"
     assert Path(v1.download(root=str(tmp_path / "ry"))).joinpath("new.txt").read_text() == "second version\n"
     assert set(api.artifact(f"{ENTITY}/{project}/shared:v0").aliases) == {"prod", "latest"}
 

@@ -57,3 +57,11 @@ wandb.finish()
 v0 = wandb.Api().artifact(f"{entity}/{project}/shared:v0")
 print(f"MAKER {v0.logged_by().id}", flush=True)
 print(f"USERS {[r.id for r in v0.used_by()]}", flush=True)
+
+# Editing a version through wandb.Api: aliases and description.
+edited = wandb.Api().artifact(f"{entity}/{project}/shared:v1")
+edited.aliases.append("production")
+edited.aliases.remove("candidate")
+edited.description = "edited"
+edited.save()
+print(f"EDITED {sorted(wandb.Api().artifact(f'{entity}/{project}/shared:production').aliases)}", flush=True)

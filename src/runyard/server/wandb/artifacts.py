@@ -54,6 +54,8 @@ ARTIFACT_MUTATIONS = frozenset(
         "updateArtifact",
         "createArtifactType",
         "deleteArtifact",
+        "addAliases",
+        "deleteAliases",
     }
 )
 
@@ -726,6 +728,24 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
             raise GraphQLError(f"deleteArtifact: {exc}") from exc
         return Obj("DeleteArtifactPayload", {"artifact": Obj("Artifact", {"id": inp.get("artifactID")})})
 
+    def edit_aliases(adding: bool) -> Any:
+        def resolve(args: dict[str, Any]) -> Obj:
+            inp = args.get("input") or {}
+            vid = _version_id_of(ctx, inp.get("artifactID"))
+            version = None if vid is None else _reload(ctx, vid)
+            if version is None:
+                raise GraphQLError("no such artifact: its aliases cannot change")
+            named = {str(a.get("alias")) for a in inp.get("aliases") or () if isinstance(a, dict) and a.get("alias")}
+            current = set(version.aliases)
+            wanted = current | named if adding else current - named
+            try:
+                ctx.store.artifacts.set_aliases(version.id, sorted(wanted))
+            except (UsageError, NotFoundError) as exc:
+                raise GraphQLError(str(exc)) from exc
+            return Obj("AliasesPayload", {"success": True})
+
+        return resolve
+
     def create_type(args: dict[str, Any]) -> Obj:
         inp = args.get("input") or {}
         return Obj(
@@ -747,6 +767,8 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         "updateArtifact": update,
         "deleteArtifact": delete,
         "createArtifactType": create_type,
+        "addAliases": edit_aliases(True),
+        "deleteAliases": edit_aliases(False),
     }
 
 

@@ -78,6 +78,8 @@ KNOWN_OPERATIONS = frozenset(
         "UseArtifact",
         "UpdateArtifact",
         "DeleteArtifact",
+        "AddAliases",
+        "DeleteAliases",
     }
     | SWEEP_OPERATIONS
 )
