@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -145,3 +146,23 @@ def test_older_clients_tables_finish_and_show(
     entry = next(f for f in store.artifacts.files(version) if f.path == "samples.table.json")
     table = json.loads(store.artifacts.blobs.get(entry.blob_key or ""))
     assert table["columns"] == ["id", "label", "score", "image"] and len(table["data"]) == 20
+
+
+def test_a_file_over_the_multipart_threshold(blob_server: LiveServer, project: str, tmp_path: Path) -> None:
+    # wandb uploads files of 2 GiB and more in parts where the server hands out part URLs; runyard hands out one
+    # upload URL, and the client PUTs the file whole.
+    if os.environ.get("RUNYARD_TEST_LARGE_FILES") != "1":
+        pytest.skip("writes about 6 GiB and takes a minute: set RUNYARD_TEST_LARGE_FILES=1 to run it")
+    size = 2 * 1024**3 + 7
+    if shutil.disk_usage(tmp_path).free < 4 * size:
+        pytest.skip("needs about 9 GiB of free disk (the file, its upload's spool and its blob)")
+    result = ok(blob_server.run_client(LATEST, "artifact_large", project, str(size), tmp_path=tmp_path, timeout=600))
+    assert last_line(result, "VERSION") == "v0"
+    version = blob_server.store.artifacts.get("large:v0", ENTITY, project)
+    (entry,) = blob_server.store.artifacts.files(version)
+    assert entry.size == size
+    zeros = hashlib.sha256()
+    for _ in range(2 * 1024):
+        zeros.update(bytes(1024**2))
+    zeros.update(bytes(7))
+    assert entry.blob_key == zeros.hexdigest()
