@@ -96,6 +96,8 @@ def test_versions_and_aliases_agree_with_runyards_sdk(
     assert last_line(result, "CONTENT") == repr("k,v\n1,2\n")
     assert last_line(result, "VERSIONS") == "['v0', 'v1']"
     assert last_line(result, "TYPES") == "['dataset']"
+    assert last_line(result, "COLLECTIONS") == "['shared']"
+    assert last_line(result, "COLLECTION") == "shared"
     assert last_line(result, "LOGGED") == "['shared:v1']"
     assert last_line(result, "USED") == "['shared:v0']"
     assert last_line(result, "LATEST") == "v1 ['candidate', 'latest']"
