@@ -116,15 +116,15 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         pass
 
 
-def serve_in_thread(store_url: str) -> Iterator[LiveServer]:
-    """Serve a fresh app over ``store_url`` until the generator is closed."""
+def serve_in_thread(store_url: str, blobs: str | None = None) -> Iterator[LiveServer]:
+    """Serve a fresh app over ``store_url`` (its files' bytes in ``blobs``) until the generator is closed."""
     import uvicorn
 
     from runyard.server.app import create_app
     from runyard.server.deps import User
     from runyard.store import Store
 
-    store = Store.open(store_url)
+    store = Store.open(store_url, blobs=blobs)
     store.create_api_key("local", "tests", key=KEY)
     app = create_app(store, user=User(username=ENTITY, entity=ENTITY))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

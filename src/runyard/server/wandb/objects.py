@@ -14,6 +14,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import FilterError
+from runyard.server.wandb.artifacts import Pending, project_artifact_fields, run_artifacts
 from runyard.server.wandb.auth import Caller
 from runyard.server.wandb.convert import (
     dumps,
@@ -46,10 +47,16 @@ class Context:
     signer: Signer
     on_resume: Callable[[str, str, str], None] | None = None  # a client asked to resume this run
     variables: dict[str, Any] = field(default_factory=dict)  # the operation's variables
+    pending: Pending = field(default_factory=Pending)  # artifacts being logged (the app's, see routes.Hub)
 
     def file_url(self, action: str, entity: str, project: str, run_id: str, name: str) -> str:
         token = self.signer.token(FileRef(action, entity, project, run_id, name))
         return f"{self.base_url}wandb/storage/{token}"
+
+    def artifact_url(self, action: str, key: str, name: str) -> str:
+        """A capability URL of an artifact's file or manifest (``key``: a pending artifact's or a version id)."""
+        token = self.signer.token(FileRef(action, "", "", key, name))
+        return f"{self.base_url}wandb/artifacts/{token}"
 
 
 def page_info(end: int, has_next: bool) -> Obj:
@@ -152,11 +159,7 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             "buckets": runs,
             "runCount": run_count,
             "sweep": _project_sweep(ctx, entity, name),
-            # Artifacts come with the artifacts issue: none exist yet.
-            "artifact": None,
-            "artifactType": None,
-            "artifactCollection": None,
-            "artifactCollectionMembership": None,
+            **project_artifact_fields(ctx, entity, name),
         },
     )
 
@@ -267,8 +270,8 @@ def run_obj(ctx: Context, run: RunRecord) -> Obj:
             # The client resumes only a run whose config says a client initialised it (it holds "t").
             "wandbConfig": dumps({"t": {}}),
             "runInfo": None,
-            "inputArtifacts": _no_artifacts,
-            "outputArtifacts": _no_artifacts,
+            "inputArtifacts": run_artifacts(ctx, e, p, r, "used"),
+            "outputArtifacts": run_artifacts(ctx, e, p, r, "logged"),
         },
     )
 
@@ -285,10 +288,6 @@ def _history_tail(ctx: Context, run: RunRecord) -> str:
         if isinstance(row.get("_runtime"), float) and math.isfinite(row["_runtime"]):
             row["_runtime"] = int(row["_runtime"])
     return dumps([_row_text(row) for row in rows])
-
-
-def _no_artifacts(_args: dict[str, Any]) -> Obj:
-    return Obj("ArtifactConnection", {"totalCount": 0, "edges": [], "pageInfo": page_info(0, False)})
 
 
 def _matching_files(store: Store, run: RunRecord, names: Any, pattern: Any) -> list[tuple[str, int, float | None]]:

@@ -2,9 +2,9 @@
 
 Queries: ``viewer``, ``serverInfo``, ``entity``, ``project``/``model``, ``models``. Mutations: ``upsertBucket``
 (a client run's init and updates, and ``wandb.Api`` edits), ``createRunFiles``, ``stopRun``, ``deleteRun``
-(``wandb.Api().run(path).delete()``); the sweep operations (:mod:`runyard.server.wandb.sweeps`). Artifact
-mutations answer an error that names the missing feature (the client then gives up on the artifact and carries
-on with the run); any other unknown root field is ``null``. Either is logged once at warning level.
+(``wandb.Api().run(path).delete()``); the sweep operations (:mod:`runyard.server.wandb.sweeps`) and the artifact
+operations (:mod:`runyard.server.wandb.artifacts`). ``completeMultipartUploadArtifact`` and ``linkArtifact`` answer an
+error that names them; any other unknown root field is ``null``. Either is logged once at warning level.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import ConflictError, NotFoundError
+from runyard.server.wandb.artifacts import artifact_mutations, query_artifact
 from runyard.server.wandb.convert import decode_run_id, loads_object, run_storage_id, unwrap_config
 from runyard.server.wandb.graphql import Obj, Operation
 from runyard.server.wandb.objects import Context, entity_obj, page_info, project_obj, run_obj, user_obj
@@ -55,25 +56,35 @@ KNOWN_OPERATIONS = frozenset(
         "GetProjects",
         "Project",
         "ArtifactType",
+        "ArtifactByID",
+        "ArtifactMembershipByName",
+        "FetchArtifactManifest",
+        "ArtifactManifest",
+        "GetArtifactMembershipFileUrls",
+        "ArtifactFileURLsByManifestEntries",
+        "ArtifactMembershipFiles",
+        "ArtifactCreatedBy",
+        "ArtifactUsedBy",
+        "ProjectArtifacts",
+        "ProjectArtifactTypes",
+        "ProjectArtifactType",
+        "ProjectArtifactCollections",
+        "ProjectArtifactCollection",
+        "CreateArtifact",
+        "CreateArtifactManifest",
+        "UpdateArtifactManifest",
+        "CreateArtifactFiles",
+        "CommitArtifact",
+        "UseArtifact",
+        "UpdateArtifact",
+        "DeleteArtifact",
+        "AddAliases",
+        "DeleteAliases",
     }
     | SWEEP_OPERATIONS
 )
 
-_ARTIFACT_MUTATIONS = frozenset(
-    {
-        "createArtifact",
-        "createArtifactManifest",
-        "createArtifactFiles",
-        "commitArtifact",
-        "useArtifact",
-        "updateArtifactManifest",
-        "completeMultipartUploadArtifact",
-        "linkArtifact",
-        "updateArtifact",
-        "createArtifactType",
-        "deleteArtifact",
-    }
-)
+_UNSUPPORTED_MUTATIONS = frozenset({"completeMultipartUploadArtifact", "linkArtifact"})
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
@@ -119,6 +130,7 @@ def query_root(ctx: Context) -> Obj:
             "serverInfo": Obj("ServerInfo", {"features": [], "cliVersionInfo": {}, "latestLocalVersionInfo": None}),
             "entity": lambda a: entity_obj(str(a.get("name") or ctx.caller.entity)),
             "project": project,
+            "artifact": query_artifact(ctx),
             "model": project,
             "models": models,
             "projects": models,
@@ -205,7 +217,8 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
         "markRunFilesUploaded": Obj("MarkRunFilesUploadedPayload", {"success": True}),
         **sweep_mutations(ctx),
     }
-    for name in _ARTIFACT_MUTATIONS:
+    fields.update(artifact_mutations(ctx))
+    for name in _UNSUPPORTED_MUTATIONS:
         fields[name] = _artifacts_unsupported(name)
     return Obj("Mutation", fields)
 
@@ -214,9 +227,9 @@ def _artifacts_unsupported(name: str) -> Any:
     def fail(_args: dict[str, Any]) -> None:
         warn_once(
             f"artifact:{name}",
-            f"wandb client: artifacts are not supported yet ({name}); the run's other data is stored",
+            f"wandb client: {name} is not supported yet; the run's other data is stored",
         )
-        raise GraphQLError(f"{name}: this runyard server does not store artifacts yet")
+        raise GraphQLError(f"{name}: this runyard server does not support it yet")
 
     return fail
 

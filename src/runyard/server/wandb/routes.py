@@ -4,9 +4,12 @@ and the capability URLs of run files (``PUT``/``GET /wandb/storage/{token}``).
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,7 @@ from runyard.server.auth import KeyCache, key_cache
 from runyard.server.bodies import MAX_PROTOCOL_BODY, inflate
 from runyard.server.deps import get_store
 from runyard.server.errors import ApiError
+from runyard.server.wandb.artifacts import MANIFEST_NAME, Pending, manifest_of, md5_of_stream
 from runyard.server.wandb.auth import AuthError, Caller, caller_of, unauthorized_body
 from runyard.server.wandb.graphql import execute, parse_operation
 from runyard.server.wandb.objects import Context
@@ -55,6 +59,7 @@ class Hub:
     sessions: Sessions
     keys: KeyCache
     signer: Signer
+    pending: Pending
 
 
 def hub_of(request: Request) -> Hub:
@@ -63,7 +68,7 @@ def hub_of(request: Request) -> Hub:
         hub: Hub | None = getattr(state, "wandb_hub", None)
         if hub is None:
             store = get_store(request)
-            hub = Hub(Sessions(store), key_cache(request), Signer())
+            hub = Hub(Sessions(store), key_cache(request), Signer(), Pending())
             state.wandb_hub = hub
     return hub
 
@@ -103,7 +108,13 @@ async def graphql(request: Request) -> Response:
 
 def _run_operation(request: Request, hub: Hub, caller: Caller, op: Any) -> tuple[dict[str, Any], list[Any]]:
     ctx = Context(
-        hub.sessions.store, caller, str(request.base_url), hub.signer, hub.sessions.expect_resume, op.variables
+        hub.sessions.store,
+        caller,
+        str(request.base_url),
+        hub.signer,
+        hub.sessions.expect_resume,
+        op.variables,
+        hub.pending,
     )
     root = mutation_root(ctx, hub.sessions, op) if op.kind == "mutation" else query_root(ctx)
     unknown = [name for name in op.root_fields if name not in root.fields and name != "__typename"]
@@ -199,6 +210,142 @@ async def download(token: str, request: Request) -> Response:
     size, chunks = found
     # Streamed (chunks are read in a worker thread as they are sent): a blob may be gigabytes.
     return StreamingResponse(chunks, media_type="application/octet-stream", headers={"Content-Length": str(size)})
+
+
+_MAX_MANIFEST_BYTES = 512 * 1024 * 1024
+
+
+@router.put("/wandb/artifacts/{token}")
+async def artifact_upload(token: str, request: Request) -> Response:
+    """Receive a file or the manifest of an artifact being logged (the token names the pending artifact)."""
+    hub = hub_of(request)
+    ref = hub.signer.check(token, "art-put") or hub.signer.check(token, "art-manifest-put")
+    if ref is None:
+        raise ApiError(403, "this upload URL is invalid or has expired")
+    item = hub.pending.get(ref.run_id)
+    if item is None:
+        raise ApiError(404, "this artifact is no longer pending (the server restarted?): log it again")
+    if ref.name == MANIFEST_NAME and hub.signer.check(token, "art-manifest-put") is not None:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > _MAX_MANIFEST_BYTES:
+                raise ApiError(413, f"an artifact manifest is limited to {_MAX_MANIFEST_BYTES} bytes")
+        try:
+            manifest = json.loads(bytes(raw))
+        except ValueError as exc:
+            raise ApiError(400, f"the artifact manifest is not JSON: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise ApiError(400, "the artifact manifest is a JSON object")
+        item.manifest = manifest
+        return Response(status_code=200)
+    store = hub.sessions.store
+    if store.blobs is None:
+        raise ApiError(
+            507, "this server keeps no blob store, and artifact files live in one: start it with --blobs (a folder)"
+        )
+    blobs = store.blobs
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+
+        def store_file() -> None:
+            chunks, hasher = md5_of_stream(iter(lambda: spool.read(1024 * 1024), b""))
+            key, size = blobs.put_stream(chunks)
+            md5 = base64.b64encode(hasher.digest()).decode()
+            item.uploads[ref.name] = (key, size, md5)
+            hub.pending.note_md5(key, md5, size)
+
+        await run_in_threadpool(store_file)
+    return Response(status_code=200)
+
+
+@router.get("/wandb/artifacts/{token}")
+async def artifact_download(token: str, request: Request) -> Response:
+    """Send an artifact version's manifest (wandb's, with MD5 digests) or one of its files."""
+    hub = hub_of(request)
+    manifest_ref = hub.signer.check(token, "art-manifest")
+    ref = manifest_ref or hub.signer.check(token, "art-get")
+    if ref is None or not ref.run_id.isdigit():
+        raise ApiError(403, "this download URL is invalid or has expired")
+    store = hub.sessions.store
+    version_id = int(ref.run_id)
+
+    def find() -> Any:
+        from runyard.store.artifacts import reads as artifact_reads
+
+        with store.engine.connect() as conn:
+            found = artifact_reads.versions_by_id(conn, [version_id])
+        if not found:
+            return None
+        if manifest_ref is not None:
+            ctx = Context(store, Caller("", ""), str(request.base_url), hub.signer, pending=hub.pending)
+            return json.dumps(manifest_of(ctx, found[0])).encode()
+        for f in store.artifacts.files(version_id):
+            if f.path == ref.name and f.blob_key:
+                return _ranged(store.artifacts.blobs, f.blob_key, request.headers.get("range"))
+        return None
+
+    found = await run_in_threadpool(find)
+    if found is None:
+        raise ApiError(404, f"artifact version {version_id} has no file {ref.name!r} (deleted?)")
+    if isinstance(found, bytes):
+        return Response(found, media_type="application/json")
+    size, chunks, span = found
+    headers = {"Content-Length": str(size), "Accept-Ranges": "bytes"}
+    if span is None:
+        return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
+    start, end, total = span
+    headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+    return StreamingResponse(chunks, status_code=206, media_type="application/octet-stream", headers=headers)
+
+
+def _ranged(blobs: Any, key: str, header: str | None) -> tuple[int, Any, tuple[int, int, int] | None]:
+    """The blob's bytes, or the one range ``Range: bytes=a-b`` asks for (wandb downloads files of 2 GiB and more
+    in ranged parts). A header naming anything else is ignored: the whole blob is sent, as HTTP allows."""
+    total, chunks = blobs.stream(key)
+    match = _RANGE.fullmatch((header or "").strip())
+    if match is None or total == 0:
+        return total, chunks, None
+    start = int(match.group(1))
+    end = min(int(match.group(2)) if match.group(2) else total - 1, total - 1)
+    if start > end:
+        return total, chunks, None
+    local = getattr(blobs, "path", None)
+    if callable(local):
+        path = local(key)
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+
+        def from_file() -> Iterator[bytes]:
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                left = end - start + 1
+                while left > 0:
+                    data = fh.read(min(left, 1024 * 1024))
+                    if not data:
+                        return
+                    left -= len(data)
+                    yield data
+
+        return end - start + 1, from_file(), (start, end, total)
+
+    def skipping() -> Iterator[bytes]:
+        offset = 0
+        for chunk in chunks:
+            lo, hi = max(start - offset, 0), min(end + 1 - offset, len(chunk))
+            if lo < hi:
+                yield chunk[lo:hi]
+            offset += len(chunk)
+            if offset > end:
+                return
+
+    return end - start + 1, skipping(), (start, end, total)
+
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
 async def _caller(request: Request, hub: Hub) -> Caller | Response:

@@ -172,6 +172,22 @@ class Artifacts:
         assert version is not None
         return self._reload(version)
 
+    def link_run(
+        self, entity: str, project: str, run_id: str, version: ArtifactVersion | int, kind: str = "used"
+    ) -> None:
+        """Record that the run ``logged`` or ``used`` a version (a writer outside the run's sessions: the server)."""
+        if kind not in ("logged", "used"):
+            raise UsageError(f"kind is 'logged' or 'used', not {kind!r}")
+        vid = _id(version)
+
+        def work(conn: sa.Connection) -> None:
+            run_pk = reads.run_pk(conn, entity, project, run_id)
+            if run_pk is None:
+                raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+            writes.link_run(SqlaSql(conn), run_pk, vid, kind, time.time())
+
+        self._write("could not record the artifact's use", work)
+
     def check_type(self, entity: str, project: str, name: str, type_name: str) -> None:
         """Raise :class:`~runyard.errors.ConflictError` when the collection ``name`` exists with another type."""
         with self._store.engine.connect() as conn:

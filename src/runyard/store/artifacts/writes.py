@@ -15,7 +15,7 @@ from typing import Any
 
 from runyard.store.sql import Sql, dump_json, json_param, scalar, text_safe
 
-__all__ = ["LATEST", "apply_artifact", "collection_id", "commit_version", "enforce_retention", "move_alias"]
+__all__ = ["LATEST", "apply_artifact", "collection_id", "commit_version", "enforce_retention", "link_run", "move_alias"]
 
 LATEST = "latest"
 """The alias that always names a collection's newest logged version."""
@@ -151,6 +151,11 @@ def delete_version_rows(sql: Sql, version: int) -> None:
     for table in ("artifact_files", "artifact_aliases", "artifact_usage"):
         sql.run(f"DELETE FROM {table} WHERE version_id = :v", {"v": version})
     sql.run("DELETE FROM artifact_versions WHERE id = :v", {"v": version})
+
+
+def link_run(sql: Sql, run_pk: int, version: int, kind: str, now: float) -> None:
+    """Record that the run ``logged`` or ``used`` the version (once)."""
+    _link(sql, run_pk, version, kind, now)
 
 
 def _link(sql: Sql, run_pk: int, version: int, kind: str, now: float) -> None:
