@@ -53,6 +53,7 @@ def test_a_safe_name_stays_inside_on_every_system(name: str) -> None:
         ("%252e%252e/x", "__/x"),
         ("a\x00b", "a_b"),
         ("C:\\x", "C_/x"),
+        ("0:", "0_"),
         ("./a//b/", "_/a/b"),
         ("model.pt", "model.pt"),
         ("dir/sub/file.txt", "dir/sub/file.txt"),

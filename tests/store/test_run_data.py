@@ -306,13 +306,18 @@ def test_deleting_a_runs_row_cascades_to_all_its_data(store: Store, fake_session
     s.add("console", _console(("stdout", "x")))
     s.add("system", {"t": 1.0, "runtime": 1.0, "values": {"system/cpu": 1.0}})
     s.add("file", {"name": "f", "content": b"x"})
+    s.log({"img": {"_type": "image-file", "path": "media/images/img_4096_a.png", "width": 1, "height": 1}})
     gap = len(s.records) + 1
     s.add("gap", {"first": gap, "last": gap, "start": 0, "end": 1})  # a record its run log lost to damage
     store.ingest(s.records)
-    # Workspaces (per project and user), API keys (per user), the store's settings and artifacts (which outlive
-    # the run that logged them: tests/artifacts) are not a run's data.
+    # Workspaces (per project and user), API keys (per user), the store's settings, artifacts (which outlive
+    # the run that logged them: tests/artifacts) and sweeps (tests/sweeps) are not a run's data.
     not_runs = ("api_keys", "workspaces", "store_settings")
-    assert all(n > 0 for name, n in _counts(store).items() if name not in not_runs and not name.startswith("artifact_"))
+    assert all(
+        n > 0
+        for name, n in _counts(store).items()
+        if name not in not_runs and not name.startswith(("artifact_", "sweep"))
+    )
     with store.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM runs"))
     # project_keys is the project's (kept by the store's writes, which a raw DELETE bypasses), not the run's.

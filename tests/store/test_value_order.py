@@ -122,7 +122,7 @@ def test_migration_backfills_run_values(store_url: str) -> None:
             conn.execute(sa.delete(run_values))
             conn.execute(sa.text("DROP TABLE run_values"))
             conn.execute(sa.text("DROP TABLE project_keys"))
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
         upgrade(store.engine)
         _check_all(store)
     finally:
@@ -171,3 +171,28 @@ def test_a_rare_match_is_found_across_chunks(store: Store) -> None:
         assert found == expected and len(found) == 3, order
         page = store.query_runs("alice", "proj", filters=spec, order=order, limit=1, offset=2)
         assert [run.run_id for run in page] == expected[2:3]
+
+
+def test_long_texts_and_keys_are_ingested_and_answered_exactly(store: Store) -> None:
+    # PostgreSQL refuses a B-tree entry over ~2.7 kB: a long config string (a prompt), a histogram in the
+    # summary or a very long key must neither stop ingestion nor change the answers of sorts and filters.
+    long_key = "k" * 400
+    texts = ["p" * 5000 + "b", "p" * 5000 + "a", "short", "p" * 199, "p" * 200]
+    for i, text in enumerate(texts):
+        config = {"prompt": text, long_key: i}
+        session = FakeSession(f"r{i:02d}", created_at=1000.0 + i, config=config)
+        hist = {"_type": "histogram", "values": list(range(500)), "bins": list(range(501))}
+        session.add("summary", {"set": {"h": hist, "t": text, long_key: -i}, "delete": []})
+        store.ingest(session.records)
+    assert len(store.list_runs("alice", "proj")) == len(texts)
+    for order in ("config.prompt", "-config.prompt", "summary_metrics.t", f"-config.{long_key}", "summary_metrics.h"):
+        assert store.query_run_ids("alice", "proj", order=order) == _expected(store, order), order
+    for spec in (
+        {"config.prompt": texts[1]},
+        {"config.prompt": {"$gt": texts[1]}},
+        {"summary_metrics.t": {"$lt": "q"}},
+        {f"config.{long_key}": {"$gte": 2}},
+    ):
+        expected = _expected(store, "-created_at", spec)
+        assert store.query_run_ids("alice", "proj", filters=spec) == expected, spec
+        assert store.count_runs("alice", "proj", filters=spec) == len(expected), spec

@@ -23,7 +23,7 @@ __all__ = ["file_of", "safe_file_name", "upsert_files"]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DRIVE = re.compile(r"^[A-Za-z]:")
+_DRIVE = re.compile(r"^[^/\\]:")  # what ntpath reads as a drive: any one character, then ":"
 _DOTS = re.compile(r"^[. ]+$")  # ".", "..", and what Windows reads as them ("...", ".. ")
 
 

@@ -8,6 +8,9 @@ and after to :func:`record_key_changes`, which adds one to the keys the run gain
 lost; a key no run has any more leaves the table. Ingestion writes through :class:`~runyard.store.sql.Sql`
 texts, so this module does too.
 
+A key longer than :data:`~runyard.store.run_values.MAX_KEY` characters is not listed: an index entry that long
+would be refused by PostgreSQL and stop the run's ingestion.
+
 Concurrent ingesters of one project (PostgreSQL) touch the same rows only when their runs gain or lose the same
 key, and always in one order (sorted), so they queue briefly rather than deadlock.
 """
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.flatten import flatten
+from runyard.store.run_values import indexable_key
 from runyard.store.sql import Sql, text_safe
 
 __all__ = ["KeySet", "key_set", "list_keys", "rebuild_project_keys", "record_key_changes"]
@@ -40,7 +44,7 @@ def key_set(config: Any, summary: Any) -> KeySet:
     pairs: set[tuple[str, str]] = set()
     for root, value in zip(_ROOTS, (config, summary), strict=True):
         if isinstance(value, dict):
-            pairs.update((root, key) for key in flatten(value))
+            pairs.update((root, key) for key in flatten(value) if indexable_key(key))
     return frozenset(pairs)
 
 

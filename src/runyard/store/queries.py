@@ -54,6 +54,7 @@ from runyard.store.filters import (
 )
 from runyard.store.jsontypes import NONFINITE_TAG
 from runyard.store.models import RunRecord
+from runyard.store.run_values import MAX_TEXT, indexable_key
 from runyard.store.schema import entities, projects, run_values, runs
 
 __all__ = ["count_runs", "field_values", "get_runs", "project_pk", "query_run_ids", "query_runs"]
@@ -200,9 +201,14 @@ def _plain_key(conn: Connection, project_id: int, root: str, key: str) -> bool:
     """Whether ``run_values`` holds the whole truth of key ``key`` for conditions: no run holds a dict under it
     (its leaves would be stored, not it), a list or dict (rank 3, matched element-wise by filters), or a
     number beyond ±2**53 (stored as a double, where filters compare ints exactly)."""
+    if not indexable_key(key):
+        return False
     stored = sa.and_(run_values.c.project_id == project_id, run_values.c.root == root)
     nested = sa.and_(stored, run_values.c.key > key + ".", run_values.c.key < key + "/")
     this = sa.and_(stored, run_values.c.key == key)
+    other = sa.and_(this, run_values.c.rank >= 1, sa.func.length(run_values.c.txt) >= MAX_TEXT)
+    if conn.execute(sa.select(run_values.c.run_pk).where(other).limit(1)).first() is not None:
+        return False  # a text cut to MAX_TEXT characters: only Python compares it whole
     other = sa.and_(this, run_values.c.rank == 3)
     big = float(_SAFE_INT)
     number = sa.and_(this, run_values.c.rank == 0)
@@ -471,6 +477,21 @@ def _value_order(conn: Connection, project_id: int, order: Order) -> tuple[str, 
     field = order.field
     if field.kind == "config" and len(field.path) > 1 and field.path[-1] == "value":
         return None
+    if not indexable_key(field.name):
+        return None
+    cut = conn.execute(
+        sa.select(run_values.c.run_pk)
+        .where(
+            run_values.c.project_id == project_id,
+            run_values.c.root == field.kind,
+            run_values.c.key == field.name,
+            run_values.c.rank >= 1,
+            sa.func.length(run_values.c.txt) >= MAX_TEXT,
+        )
+        .limit(1)
+    ).first()
+    if cut is not None:
+        return None  # texts cut to MAX_TEXT characters may tie or order differently than in full
     nested = conn.execute(
         sa.select(run_values.c.run_pk)
         .where(

@@ -16,6 +16,11 @@ Python evaluator reads it. Every write to a run's config or summary passes the v
 
 Numbers are kept as doubles: two integers beyond 2**53 that differ by less than a double's spacing sort as equal
 (then by row id), where the Python sort would tell them apart.
+
+An index entry must stay small (PostgreSQL refuses a B-tree entry over ~2.7 kB, which would stop a run's ingestion):
+``txt`` keeps the first :data:`MAX_TEXT` characters of a string or ``repr``, and a key longer than :data:`MAX_KEY`
+characters has no rows. Readers fall back to the Python sort and filters for a key with a text at the cut length
+(:func:`may_be_cut`) or a key too long to be indexed, so answers stay exact.
 """
 
 from __future__ import annotations
@@ -26,7 +31,19 @@ from typing import Any
 
 from runyard.store.sql import Sql, text_safe
 
-__all__ = ["SortKey", "record_value_changes", "sort_keys"]
+__all__ = ["MAX_KEY", "MAX_TEXT", "SortKey", "indexable_key", "record_value_changes", "sort_keys"]
+
+MAX_TEXT = 200
+"""Characters of a text value kept as its sort key (at most 800 bytes of UTF-8)."""
+
+MAX_KEY = 300
+"""The longest key (in characters, at most 1,200 bytes) whose values are indexed."""
+
+
+def indexable_key(key: str) -> bool:
+    """Whether ``key``'s values are kept in ``run_values`` (keys longer than :data:`MAX_KEY` are not)."""
+    return len(key) <= MAX_KEY
+
 
 SortKey = tuple[int, float | None, str | None]
 """``(rank, num, txt)`` of one value."""
@@ -96,7 +113,7 @@ def sort_keys(config: Any, summary: Any) -> dict[tuple[str, str], SortKey]:
         for key, leaf in _leaves(value):
             found = _lookup(value, tuple(key.split("."))) if "." in key else leaf
             ranked = None if found is _MISSING else sort_key(found)
-            if ranked is not None:
+            if ranked is not None and indexable_key(key):
                 out[(root, key)] = ranked
     return out
 
@@ -132,4 +149,4 @@ def record_value_changes(
 
 
 def _text(value: str | None) -> str | None:
-    return None if value is None else text_safe(value)
+    return None if value is None else text_safe(value[:MAX_TEXT])
