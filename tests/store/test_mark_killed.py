@@ -96,3 +96,15 @@ def test_an_exit_after_the_mark_keeps_the_run_ended(store: Store, fake_session: 
     run = store.get_run("alice", "proj", "run1")
     assert run is not None and (run.state, run.exit_code) == ("failed", 1)
     assert "revived_at" not in run.metadata["marked_killed"]
+
+
+def test_a_run_its_ingester_marked_crashed_cannot_be_marked_killed(
+    store: Store, fake_session: type[FakeSession]
+) -> None:
+    session = fake_session()
+    session.log({"v": 1})
+    store.ingest(session.records)
+    assert store.mark_crashed(session.session)  # its process is known dead: it has ended
+    with pytest.raises(ConflictError, match=r"already ended \(crashed\)"):
+        store.mark_killed("alice", "proj", "run1")
+    assert store.get_run("alice", "proj", "run1").state == "crashed"  # type: ignore[union-attr]
