@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from runyard.artifacts.backend import ArtifactBackend, VersionRecord
     from runyard.sdk.run import Run
     from runyard.sinks.artifact_access import ArtifactAccess
+    from runyard.sinks.remote_artifacts import RemoteArtifactAccess
 
 __all__ = ["ArtifactUploads", "UploadJob"]
 
@@ -93,21 +94,27 @@ class ArtifactUploads:
         self._queue: queue.Queue[UploadJob | None] = queue.Queue()
         self._jobs: list[UploadJob] = []
         self._lock = threading.Lock()
-        self._access: ArtifactAccess | None = None
+        self._access: ArtifactAccess | RemoteArtifactAccess | None = None
         self._access_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None  # made by the background thread: its import is not free
 
     # -- the store
 
-    def access(self) -> ArtifactAccess:
-        """The store, as artifacts reach it (opened once, on first use)."""
+    def access(self) -> ArtifactAccess | RemoteArtifactAccess:
+        """The store, as artifacts reach it (opened once, on first use): the local store, or the runyard server
+        the run logs to (files are uploaded to it; content it already holds is not sent again)."""
         with self._access_lock:
             if self._access is None:
-                from runyard.sinks.artifact_access import ArtifactAccess
-
                 settings = self.run.settings
-                self._access = ArtifactAccess(settings.store_url, settings.crash_timeout)
+                if settings.base_url is not None:
+                    from runyard.sinks.remote_artifacts import RemoteArtifactAccess
+
+                    self._access = RemoteArtifactAccess(settings.base_url, settings.api_key or "")
+                else:
+                    from runyard.sinks.artifact_access import ArtifactAccess
+
+                    self._access = ArtifactAccess(settings.store_url, settings.crash_timeout)
             return self._access
 
     def backend(self) -> ArtifactBackend:

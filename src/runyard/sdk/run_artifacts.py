@@ -1,8 +1,9 @@
 """What ``Run.log_artifact``, ``use_artifact``, ``log_model``, ``use_model``, ``save``, ``restore`` and
 ``log_code`` do (kept beside :mod:`runyard.sdk.run`; the background work is :mod:`runyard.sdk.artifact_uploads`).
 
-Artifacts need the store's blob store: they work for runs logged to the embedded store (the default). Runs sent
-to a runyard server, and offline runs, get a clear error naming what to do instead.
+Artifacts need the store's blob store: they work for runs logged to the embedded store (the default) and for runs
+sent to a runyard server (files are uploaded to the server's ingest API: :mod:`runyard.sinks.remote_artifacts`).
+Offline runs get a clear error naming what to do instead.
 """
 
 from __future__ import annotations
@@ -44,11 +45,6 @@ def _uploads(run: Run, what: str) -> ArtifactUploads:
         raise UnsupportedError(
             f"run.{what}: artifacts are not kept for offline runs yet: log them in an online run (the default, to the "
             "local store), or after `runyard sync`"
-        )
-    if settings.base_url is not None:
-        raise UnsupportedError(
-            f"run.{what}: artifacts cannot be sent to a runyard server ({settings.base_url}) from runyard's SDK yet; "
-            "the wandb client can (WANDB_BASE_URL), or log to the local store and serve it with `runyard ui`"
         )
     if run._uploads is None:
         run._uploads = ArtifactUploads(run)

@@ -19,6 +19,7 @@ import socket
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from runyard.errors import RemoteError
 
@@ -73,13 +74,19 @@ class Connection:
         self._conn: http.client.HTTPConnection | None = None
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+        self, method: str, path: str, body: bytes | IO[bytes] | None = None, headers: Mapping[str, str] | None = None
     ) -> Answer:
-        """Send one request and read its whole answer; raises :class:`RemoteError` when no answer came."""
+        """Send one request and read its whole answer; raises :class:`RemoteError` when no answer came.
+
+        ``body`` may be an open file (sent in blocks, from its start: give ``Content-Length`` in ``headers``).
+        """
         sent = {**self._headers, **(headers or {})}
+        start = body.tell() if body is not None and not isinstance(body, bytes) else 0
         for attempt in range(2):
             reused = self._conn is not None
             try:
+                if body is not None and not isinstance(body, bytes):
+                    body.seek(start)  # a second attempt sends the file from its start again
                 conn = self._open()
                 conn.request(method, self._prefix + path, body=body, headers=sent)
                 response = conn.getresponse()
