@@ -164,6 +164,13 @@ class HttpSink:
             return answer
         raise self._refused(answer)
 
+    def stream(self, path: str) -> tuple[int, Iterator[bytes]]:
+        """``GET`` ``path`` of the ingest API as ``(size, chunks)``, read as the chunks are consumed (downloads)."""
+        answer, chunks = self._conn.stream(_API + path)
+        if not 200 <= answer.status < 300:
+            raise self._refused(answer)
+        return int(answer.headers.get("content-length", "-1")), chunks
+
     def json(self, answer: Answer) -> dict[str, Any]:
         """The JSON object of a runyard answer (a :class:`~runyard.errors.RemoteError` for any other answer)."""
         return self._json(answer)

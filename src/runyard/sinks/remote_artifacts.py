@@ -117,9 +117,7 @@ class RemoteBlobs:
         """Nothing to do: the server stores each file before it answers."""
 
     def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
-        answer = self._clients.get().request("GET", f"/blobs/{key}")
-        body = answer.body
-        return len(body), iter([body])
+        return self._clients.get().stream(f"/blobs/{key}")
 
 
 class RemoteArtifacts:
