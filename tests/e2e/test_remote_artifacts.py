@@ -46,6 +46,17 @@ run.finish()
 """
 
 
+OFFLINE = """
+import runyard
+run = runyard.init(project="p", id="off", mode="offline")
+run.log({"x": 1})
+art = runyard.Artifact("ckpt", "model")
+art.add_file("model.bin")
+run.log_artifact(art, aliases=["offline"])
+run.finish()
+"""
+
+
 @pytest.fixture
 def server_store(store_url: str, tmp_path: Path) -> Iterator[Store]:
     """The server's store, with a blob folder it records (so `runyard server` keeps artifact files there)."""
@@ -169,3 +180,46 @@ def test_a_wrong_key_is_a_clear_error_and_loses_no_row(
     assert synced.returncode == 0, synced.stderr
     [run] = server_store.list_runs(ENTITY, "p")
     assert server_store.series(ENTITY, "p", run.run_id, "x")[0] == list(range(51))
+
+
+def test_an_offline_run_keeps_its_artifact_files_and_sync_sends_them(
+    server_store: Store, server: ServerProcess, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    model = write_files(work, "notes")
+    offline = train(OFFLINE, work, server.url)
+    assert offline.returncode == 0, offline.stderr
+    kept = [p for p in (work / "client").rglob("*") if p.is_file() and ".rylog.blobs" in str(p)]
+    assert [p.read_bytes() for p in kept] == [model]  # kept by content beside the run log, for sync
+    assert server_store.artifacts.version(ENTITY, "p", "ckpt") is None
+
+    synced = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "sync"],
+        cwd=work,
+        env=clean_env(RUNYARD_DIR=str(work / "client"), RUNYARD_BASE_URL=server.url, RUNYARD_API_KEY=KEY),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert synced.returncode == 0, synced.stderr
+    version = server_store.artifacts.version(ENTITY, "p", "ckpt", "offline")
+    assert version is not None and version.run_id == "off"
+    [entry] = server_store.artifacts.files(version)
+    assert entry.blob_key is not None and server_store.artifacts.blobs.get(entry.blob_key) == model
+
+
+def test_an_offline_run_synced_into_a_local_store_stores_its_artifact(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    model = write_files(work, "notes")
+    offline = train(OFFLINE, work, "")
+    assert offline.returncode == 0, offline.stderr
+    env = clean_env(RUNYARD_DIR=str(work / "client"))
+    synced = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "sync"], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert synced.returncode == 0, synced.stderr
+    [db] = (work / "client").rglob("*.db")
+    with runyard.Api(store_url=f"sqlite:///{db}") as api:
+        found = api.artifact(f"{ENTITY}/p/ckpt:offline")
+        folder = Path(found.download(root=str(tmp_path / "down")))
+        assert (folder / "model.bin").read_bytes() == model
