@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from runyard.errors import ConflictError, NotFoundError, StoreError, UnsupportedError
+from runyard.errors import ConflictError, NotFoundError, RemoteError, StoreError, UnsupportedError
 from runyard.sinks.http import HttpSink
 
 __all__ = ["RemoteArtifactAccess", "RemoteArtifacts", "RemoteBlobs", "RemoteFile", "RemoteVersion"]
 
 _UPLOAD_READ_TIMEOUT_S = 600.0  # the server stores a large file before it answers
+_RETRIES_S = (1.0, 2.0, 4.0)  # waits before another try while the server cannot be reached (it may be restarting)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,18 @@ class _Clients:
                 self._all.append(sink)
         return sink
 
+    def retried(self, call: Callable[[HttpSink], _T]) -> _T:
+        """``call`` with this thread's sink, tried again (1, 2, 4 s apart) while the server cannot be reached; every
+        call here is idempotent, so a try whose answer was lost is harmless to repeat."""
+        for wait in (*_RETRIES_S, None):
+            try:
+                return call(self.get())
+            except RemoteError as exc:
+                if not exc.retryable or wait is None:
+                    raise
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
     def close(self) -> None:
         with self._lock:
             sinks, self._all = self._all, []
@@ -93,7 +108,8 @@ class RemoteBlobs:
         self._clients = clients
 
     def exists(self, key: str) -> bool:
-        return self._clients.get().request("HEAD", f"/blobs/{key}", allow=(404,)).status == 200
+        answer = self._clients.retried(lambda sink: sink.request("HEAD", f"/blobs/{key}", allow=(404,)))
+        return answer.status == 200
 
     def put_file(self, path: Path, *, durable: bool = True) -> tuple[str, int, int]:
         """Send the file unless the server holds its content: ``(key, size, bytes sent)``."""
@@ -110,14 +126,19 @@ class RemoteBlobs:
             if os.fstat(fh.fileno()).st_size != size:
                 raise StoreError(f"{path} changed while it was being stored; log it again once it is written")
             headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-            self._clients.get().request("PUT", f"/blobs/{key}", fh, headers)
+
+            def put(sink: HttpSink) -> object:
+                fh.seek(0)  # a try after a lost connection sends the file from its start
+                return sink.request("PUT", f"/blobs/{key}", fh, headers)
+
+            self._clients.retried(put)
         return key, size, size
 
     def flush(self) -> None:
         """Nothing to do: the server stores each file before it answers."""
 
     def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
-        return self._clients.get().stream(f"/blobs/{key}")
+        return self._clients.retried(lambda sink: sink.stream(f"/blobs/{key}"))
 
 
 class RemoteArtifacts:
@@ -152,8 +173,8 @@ class RemoteArtifacts:
         return found[1]
 
     def check_type(self, entity: str, project: str, name: str, type_name: str) -> None:
-        sink = self._clients.get()
-        found = sink.json(sink.request("GET", f"{_collection(entity, project, name)}/type"))["type"]
+        path = f"{_collection(entity, project, name)}/type"
+        found = self._clients.retried(lambda sink: sink.json(sink.request("GET", path)))["type"]
         if found is not None and found != type_name:
             raise ConflictError(
                 f"artifact {entity}/{project}/{name} is of type {found!r}, not {type_name!r}: a name keeps one "
@@ -175,12 +196,11 @@ class RemoteArtifacts:
         raise _not_here("listing the runs of a version")
 
     def _read(self, entity: str, project: str, name: str, spec: str) -> tuple[RemoteVersion, list[RemoteFile]] | None:
-        sink = self._clients.get()
         path = f"{_collection(entity, project, name)}/versions/{_quote(spec)}"
-        answer = sink.request("GET", path, allow=(404,))
+        answer = self._clients.retried(lambda sink: sink.request("GET", path, allow=(404,)))
         if answer.status == 404:
             return None
-        data = sink.json(answer)
+        data = self._clients.get().json(answer)
         v = dict(data["version"])
         v["aliases"] = tuple(v.get("aliases") or ())
         known = RemoteVersion.__dataclass_fields__
