@@ -66,7 +66,11 @@ async def put_blob(key: BlobKey, request: Request, user: KeyUser, store: StoreDe
         return ApiResponse({"key": key, "stored": 0})  # the body is not read: the content is already there
     digest = hashlib.sha256()
     size = 0
-    fd, name = tempfile.mkstemp(prefix="runyard-upload-")
+    # Spooled beside a blob folder's blobs (same disk: not a tmpfs in memory, and the copy into place stays on
+    # one filesystem); a temp name starting with "." is none of the blob store's keys.
+    root = getattr(blobs, "root", None)
+    folder = root if isinstance(root, FsPath) and root.is_dir() else None
+    fd, name = tempfile.mkstemp(prefix=".upload-", dir=folder)
     tmp = FsPath(name)
     try:
         with os.fdopen(fd, "wb") as fh:
