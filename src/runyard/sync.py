@@ -96,6 +96,7 @@ class SyncTargets:
         self.base_url = base_url
         self._store: Store | None = None
         self._servers: dict[str, HttpSink] = {}
+        self._keys: dict[str, str] = {}
 
     def server_of(self, path: Path) -> str | None:
         """The server the run log at ``path`` goes to, or None: the store."""
@@ -116,6 +117,7 @@ class SyncTargets:
         for attempt in range(_ATTEMPTS):
             try:
                 target: Target = self._store_target() if server is None else self._server_target(server)
+                self._send_kept_files(path, server)
                 return replay(path, target, force=force)
             except RemoteError as exc:
                 if not exc.retryable or attempt == _ATTEMPTS - 1:
@@ -125,11 +127,34 @@ class SyncTargets:
                 return ReplayResult(path, None, 0, 0, False, error=str(exc))
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns
 
+    def _send_kept_files(self, path: Path, server: str | None) -> None:
+        """An offline run's artifact files, kept beside its log, into the target's blob store before the records
+        that name them are replayed (a server is sent only the content it lacks)."""
+        from runyard.sinks.offline_artifacts import blob_folder, send_kept_files
+
+        if not blob_folder(path).is_dir():
+            return
+        if server is None:
+            blobs = self._store_target().artifacts.blobs
+            send_kept_files(path, blobs.put_file)
+        else:
+            from runyard.sinks.remote_artifacts import RemoteArtifactAccess
+
+            access = RemoteArtifactAccess(server, self._keys[server])
+            try:
+                send_kept_files(path, access.blobs().put_file)
+            finally:
+                access.close()
+
     def _store_target(self) -> Store:
         if self._store is None:
             from runyard.store import Store
+            from runyard.store.store import default_blob_location
 
-            self._store = Store.open(self.settings.store_url, crash_timeout=self.settings.crash_timeout)
+            url = self.settings.store_url
+            # A SQLite store keeps artifact files in blobs/ beside it, as the SDK's runs logging to it do.
+            blobs = default_blob_location(url)
+            self._store = Store.open(url, crash_timeout=self.settings.crash_timeout, default_blobs=blobs)
         return self._store
 
     def _server_target(self, server: str) -> HttpSink:
@@ -142,6 +167,7 @@ class SyncTargets:
             if not key:
                 raise UsageError(f"no API key for the runyard server {server}: run `runyard login {server}` first")
             self._servers[server] = HttpSink(server, key)
+            self._keys[server] = key
         return self._servers[server]
 
     def describe(self) -> str:

@@ -237,6 +237,8 @@ export const api = {
     request<void>("DELETE", runPath(entity, project, runId)),
   stopRun: (entity: string, project: string, runId: string) =>
     request<Run>("POST", `${runPath(entity, project, runId)}/stop`),
+  markKilled: (entity: string, project: string, runId: string, reason: string | null = null) =>
+    request<Run>("POST", `${runPath(entity, project, runId)}/mark-killed`, { reason }),
   runKeys: (entity: string, project: string, runId: string) =>
     request<{ history: string[]; system: string[] }>("GET", `${runPath(entity, project, runId)}/keys`),
   console: (entity: string, project: string, runId: string, after = -1, limit = 1000, search = "") =>

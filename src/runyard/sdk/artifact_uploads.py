@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from runyard.artifacts.backend import ArtifactBackend, VersionRecord
     from runyard.sdk.run import Run
     from runyard.sinks.artifact_access import ArtifactAccess
+    from runyard.sinks.offline_artifacts import OfflineArtifactAccess
+    from runyard.sinks.remote_artifacts import RemoteArtifactAccess
 
 __all__ = ["ArtifactUploads", "UploadJob"]
 
@@ -93,21 +95,35 @@ class ArtifactUploads:
         self._queue: queue.Queue[UploadJob | None] = queue.Queue()
         self._jobs: list[UploadJob] = []
         self._lock = threading.Lock()
-        self._access: ArtifactAccess | None = None
+        self._access: ArtifactAccess | RemoteArtifactAccess | OfflineArtifactAccess | None = None
         self._access_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None  # made by the background thread: its import is not free
 
     # -- the store
 
-    def access(self) -> ArtifactAccess:
-        """The store, as artifacts reach it (opened once, on first use)."""
+    def access(self) -> ArtifactAccess | RemoteArtifactAccess | OfflineArtifactAccess:
+        """The store, as artifacts reach it (opened once, on first use): the local store, the runyard server
+        the run logs to (files are uploaded to it; content it already holds is not sent again), or for an offline
+        run the folder beside its run log that ``runyard sync`` sends."""
         with self._access_lock:
             if self._access is None:
-                from runyard.sinks.artifact_access import ArtifactAccess
-
                 settings = self.run.settings
-                self._access = ArtifactAccess(settings.store_url, settings.crash_timeout)
+                if settings.mode == "offline":
+                    from runyard.sinks.offline_artifacts import OfflineArtifactAccess, blob_folder
+
+                    log = self.run.run_log_path
+                    if log is None:
+                        raise StoreError("this offline run has no run log to keep its artifact files beside")
+                    self._access = OfflineArtifactAccess(blob_folder(log))
+                elif settings.base_url is not None:
+                    from runyard.sinks.remote_artifacts import RemoteArtifactAccess
+
+                    self._access = RemoteArtifactAccess(settings.base_url, settings.api_key or "")
+                else:
+                    from runyard.sinks.artifact_access import ArtifactAccess
+
+                    self._access = ArtifactAccess(settings.store_url, settings.crash_timeout)
             return self._access
 
     def backend(self) -> ArtifactBackend:

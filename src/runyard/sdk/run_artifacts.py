@@ -1,8 +1,10 @@
 """What ``Run.log_artifact``, ``use_artifact``, ``log_model``, ``use_model``, ``save``, ``restore`` and
 ``log_code`` do (kept beside :mod:`runyard.sdk.run`; the background work is :mod:`runyard.sdk.artifact_uploads`).
 
-Artifacts need the store's blob store: they work for runs logged to the embedded store (the default). Runs sent
-to a runyard server, and offline runs, get a clear error naming what to do instead.
+Artifacts need the store's blob store: they work for runs logged to the embedded store (the default) and for runs
+sent to a runyard server (files are uploaded to the server's ingest API: :mod:`runyard.sinks.remote_artifacts`).
+An offline run keeps the files, content-addressed, beside its run log (:mod:`runyard.sinks.offline_artifacts`);
+``runyard sync`` stores them before the records naming them. Offline runs cannot use artifacts (they read no store).
 """
 
 from __future__ import annotations
@@ -38,17 +40,12 @@ _CODE_EXCLUDED = re.compile(r"(^|/)(\.git|\.venv|venv|env|wandb|runyard|artifact
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
-def _uploads(run: Run, what: str) -> ArtifactUploads:
+def _uploads(run: Run, what: str, offline: bool = False) -> ArtifactUploads:
     settings = run.settings
-    if settings.mode == "offline":
+    if settings.mode == "offline" and not offline:
         raise UnsupportedError(
-            f"run.{what}: artifacts are not kept for offline runs yet: log them in an online run (the default, to the "
-            "local store), or after `runyard sync`"
-        )
-    if settings.base_url is not None:
-        raise UnsupportedError(
-            f"run.{what}: artifacts cannot be sent to a runyard server ({settings.base_url}) from runyard's SDK yet; "
-            "the wandb client can (WANDB_BASE_URL), or log to the local store and serve it with `runyard ui`"
+            f"run.{what}: an offline run reads no store: use artifacts from an online run (to the local store or a "
+            "runyard server). Artifacts an offline run logs are stored when `runyard sync` sends it"
         )
     if run._uploads is None:
         run._uploads = ArtifactUploads(run)
@@ -99,7 +96,7 @@ def log_artifact(
         raise UsageError(f"artifact {artifact._name} has no files: add some (add_file, add_dir...) before logging it")
     if run.settings.mode == "disabled":
         return artifact
-    uploads = _uploads(run, "log_artifact")
+    uploads = _uploads(run, "log_artifact", offline=True)
     artifact._final = True
     artifact.aliases = list(dict.fromkeys([*artifact.aliases, *(aliases or ())]))
     artifact._pending = uploads.submit("log", artifact, aliases=list(artifact.aliases))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import http.client
 import socket
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from runyard.errors import RemoteError
 
@@ -73,13 +74,19 @@ class Connection:
         self._conn: http.client.HTTPConnection | None = None
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+        self, method: str, path: str, body: bytes | IO[bytes] | None = None, headers: Mapping[str, str] | None = None
     ) -> Answer:
-        """Send one request and read its whole answer; raises :class:`RemoteError` when no answer came."""
+        """Send one request and read its whole answer; raises :class:`RemoteError` when no answer came.
+
+        ``body`` may be an open file (sent in blocks, from its start: give ``Content-Length`` in ``headers``).
+        """
         sent = {**self._headers, **(headers or {})}
+        start = body.tell() if body is not None and not isinstance(body, bytes) else 0
         for attempt in range(2):
             reused = self._conn is not None
             try:
+                if body is not None and not isinstance(body, bytes):
+                    body.seek(start)  # a second attempt sends the file from its start again
                 conn = self._open()
                 conn.request(method, self._prefix + path, body=body, headers=sent)
                 response = conn.getresponse()
@@ -97,6 +104,40 @@ class Connection:
             answer_headers = {name.lower(): value for name, value in response.getheaders()}
             return Answer(response.status, answer_headers, data)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def stream(self, path: str, headers: Mapping[str, str] | None = None) -> tuple[Answer, Iterator[bytes]]:
+        """``GET path`` on a connection of its own, its body read in chunks as the iterator is consumed (a large
+        download never sits in memory). A success's :class:`Answer` has an empty body; another answer's is whole
+        and the iterator empty. The connection closes when the iterator ends or is closed."""
+        keep, self._conn = self._conn, None
+        try:
+            conn = self._open()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from exc
+        finally:
+            self._conn = keep
+        try:
+            conn.request("GET", self._prefix + path, headers={**self._headers, **(headers or {})})
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise self._unreachable(exc) from exc
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
+        if not 200 <= response.status < 300:
+            body = response.read()
+            conn.close()
+            return Answer(response.status, answer_headers, body), iter(())
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                while block := response.read(1024 * 1024):
+                    yield block
+            except (OSError, http.client.HTTPException) as exc:
+                raise self._unreachable(exc) from exc
+            finally:
+                conn.close()
+
+        return Answer(response.status, answer_headers, b""), chunks()
 
     def close(self) -> None:
         """Close the connection (the next request opens a new one)."""

@@ -19,7 +19,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgpack
 
@@ -148,6 +148,33 @@ class HttpSink:
         """Who the server says the key belongs to: ``{"username", "entity"}`` (checks the key)."""
         return self._json(self._send("GET", "/me"))
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | IO[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        allow: tuple[int, ...] = (),
+    ) -> Answer:
+        """One call to the ingest API at ``path`` (under ``/api/v1/ingest``): the answer when it is a success or
+        its status is in ``allow``, else the :class:`~runyard.errors.RemoteError` it means (artifact uploads)."""
+        answer = self._conn.request(method, _API + path, body, headers)
+        if 200 <= answer.status < 300 or answer.status in allow:
+            return answer
+        raise self._refused(answer)
+
+    def stream(self, path: str) -> tuple[int, Iterator[bytes]]:
+        """``GET`` ``path`` of the ingest API as ``(size, chunks)``, read as the chunks are consumed (downloads)."""
+        answer, chunks = self._conn.stream(_API + path)
+        if not 200 <= answer.status < 300:
+            raise self._refused(answer)
+        return int(answer.headers.get("content-length", "-1")), chunks
+
+    def json(self, answer: Answer) -> dict[str, Any]:
+        """The JSON object of a runyard answer (a :class:`~runyard.errors.RemoteError` for any other answer)."""
+        return self._json(answer)
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
@@ -163,7 +190,9 @@ class HttpSink:
         yield from self._bodies(records[:half])
         yield from self._bodies(records[half:])
 
-    def _send(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+    def _send(
+        self, method: str, path: str, body: bytes | IO[bytes] | None = None, headers: dict[str, str] | None = None
+    ) -> Answer:
         answer = self._conn.request(method, _API + path, body, headers)
         if 200 <= answer.status < 300:
             return answer

@@ -43,6 +43,7 @@ from runyard.store.blob_refs import BlobRef
 from runyard.store.file_writes import file_of, upsert_files
 from runyard.store.history import OpenBlock, OpenBlockCache, Points, append_points
 from runyard.store.key_index import key_set, record_key_changes
+from runyard.store.killed_marks import revive_marked_killed
 from runyard.store.losses import record_losses
 from runyard.store.media.writes import record_media_keys
 from runyard.store.run_values import record_value_changes, sort_keys
@@ -300,6 +301,7 @@ def _apply(sql: Sql, run: dict[str, Any], new: list[Record], now: float, cache: 
     run["heartbeat_at"] = heartbeat
     if run["state"] == STATE_CRASHED:
         run["state"] = STATE_RUNNING
+    revive_marked_killed(run, now)  # consistent with crashed, but the mark stays in the metadata
     run["config"] = config
     run["summary"] = folder.summary
     run["summary_state"] = folder.state

@@ -20,6 +20,7 @@ from runyard.store import (
     api_keys,
     groups,
     keys,
+    killed_marks,
     queries,
     reads,
     run_edits,
@@ -532,6 +533,40 @@ class Store:
                 found = reads.get_run(conn, entity, project, run_id, now, self.crash_timeout)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not request run {entity}/{project}/{run_id} to stop: {exc}") from exc
+        if found is None:  # cannot happen: the row was locked
+            raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+        return found
+
+    def mark_killed(
+        self, entity: str, project: str, run_id: str, *, by: str | None = None, reason: str | None = None
+    ) -> RunRecord:
+        """End a run whose stop does not land as ``killed`` now (exit code 255); returns the ended run.
+
+        For a run whose process cannot be reached: its ingester is gone (no heartbeat), or it runs on a
+        host this store's stop does not reach. ``by`` (who) and ``reason`` are kept with the time in the
+        run's ``metadata["marked_killed"]``. A run stored as running qualifies, also one that reads crashed
+        because its heartbeat is stale. If its process sends data again, the run reads running again, as a
+        crashed run does, and the mark stays with ``revived_at`` added (:mod:`runyard.store.killed_marks`).
+
+        Raises :class:`~runyard.errors.NotFoundError` when the run does not exist and
+        :class:`~runyard.errors.ConflictError` when it has already ended.
+        """
+        try:
+            with self._write_engine.begin() as conn:
+                pk = reads.run_pk(conn, entity, project, run_id)
+                if pk is None or run_edits.lock_run(conn, pk) is None:
+                    raise NotFoundError(f"no run {entity}/{project}/{run_id}")
+                now = time.time()
+                if not killed_marks.mark_killed(conn, pk, now, by=by, reason=reason):
+                    found = reads.get_run(conn, entity, project, run_id, now, self.crash_timeout)
+                    state = "gone" if found is None else found.state
+                    raise ConflictError(
+                        f"run {entity}/{project}/{run_id} has already ended ({state}): only a running run can be"
+                        " marked killed"
+                    )
+                found = reads.get_run(conn, entity, project, run_id, now, self.crash_timeout)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not mark run {entity}/{project}/{run_id} killed: {exc}") from exc
         if found is None:  # cannot happen: the row was locked
             raise NotFoundError(f"no run {entity}/{project}/{run_id}")
         return found

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from runyard.server.routes import artifacts, ingest, media, meta, projects, run, runs, sweep_agents, sweeps
+from runyard.server.routes import (
+    artifacts,
+    ingest,
+    ingest_artifacts,
+    media,
+    meta,
+    projects,
+    run,
+    runs,
+    sweep_agents,
+    sweeps,
+)
 
 __all__ = ["api_router"]
 
@@ -15,6 +26,7 @@ api_router.include_router(runs.router)
 api_router.include_router(run.router)
 api_router.include_router(sweeps.router)
 api_router.include_router(ingest.router)
+api_router.include_router(ingest_artifacts.router)
 api_router.include_router(media.router)
 api_router.include_router(artifacts.router)
 api_router.include_router(sweep_agents.router)

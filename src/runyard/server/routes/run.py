@@ -1,4 +1,4 @@
-"""One run: read, edit, delete, stop; its keys, console output, system metrics and files."""
+"""One run: read, edit, delete, stop, mark killed; its keys, console output, system metrics and files."""
 
 from __future__ import annotations
 
@@ -68,6 +68,33 @@ def delete_run(entity: str, project: str, run_id: str, store: StoreDep, user: Cu
 def stop_run(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """Ask a live run to stop: its training process receives KeyboardInterrupt and the run ends ``killed``."""
     return ApiResponse(run_json(store.request_stop(entity, project, run_id), metadata=True), status_code=202)
+
+
+class MarkKilled(BaseModel):
+    """Why a run is marked killed (optional); kept with who and when in the run's metadata."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=1000, description="why, in the user's words")
+
+
+@router.post(RUN + "/mark-killed")
+def mark_killed(
+    entity: str,
+    project: str,
+    run_id: str,
+    store: StoreDep,
+    user: CurrentUser,
+    body: MarkKilled | None = None,
+) -> ApiResponse:
+    """End a run whose stop does not land (its process is out of reach, its heartbeat stale) as ``killed``.
+
+    409 when the run has already ended. Who and why are kept in ``metadata.marked_killed``.
+    """
+    reason = body.reason if body is not None else None
+    return ApiResponse(
+        run_json(store.mark_killed(entity, project, run_id, by=user.username, reason=reason), metadata=True)
+    )
 
 
 @router.get(RUN + "/keys")

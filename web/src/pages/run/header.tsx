@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, type Run } from "../../api";
 import { Confirm, StateBadge } from "../../components/common";
-import { isStopping, StopConfirm, stoppingTitle } from "../../components/stop";
+import { canMarkKilled, isStopping, MarkKilledConfirm, noteStopRequest, StopConfirm, stoppingTitle } from "../../components/stop";
 import { formatDuration } from "../../format";
 import { Link, navigate, paths } from "../../router";
 import { EditableText } from "./editable";
@@ -30,7 +30,8 @@ export function RunHeader(props: {
   const { run, color } = props;
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [confirmStop, setConfirmStop] = useState(false);
-  const [busy, setBusy] = useState<"stop" | "delete" | null>(null);
+  const [confirmMarkKilled, setConfirmMarkKilled] = useState(false);
+  const [busy, setBusy] = useState<"stop" | "mark" | "delete" | null>(null);
   const [error, setError] = useState<string | null>(null);
   const live = isLive(run);
 
@@ -40,7 +41,21 @@ export function RunHeader(props: {
     setBusy("stop");
     setError(null);
     try {
-      props.onRunChanged(await api.stopRun(run.entity, run.project, run.id));
+      const stopped = await api.stopRun(run.entity, run.project, run.id);
+      noteStopRequest(run);
+      props.onRunChanged(stopped);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+  const markKilled = async () => {
+    setConfirmMarkKilled(false);
+    setBusy("mark");
+    setError(null);
+    try {
+      props.onRunChanged(await api.markKilled(run.entity, run.project, run.id));
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -97,6 +112,18 @@ export function RunHeader(props: {
               {stopping ? "Stopping… Force stop" : "■ Stop"}
             </button>
           )}
+          {canMarkKilled(run) && (
+            <button
+              type="button"
+              class="danger-outline"
+              onClick={() => setConfirmMarkKilled(true)}
+              disabled={busy !== null}
+              data-testid="run-mark-killed"
+              title="The stop has not landed: end the run as killed by hand"
+            >
+              Mark as killed
+            </button>
+          )}
           <button type="button" class="danger-outline" onClick={() => setConfirmDelete(true)} disabled={busy !== null} data-testid="run-delete">
             Delete
           </button>
@@ -121,6 +148,9 @@ export function RunHeader(props: {
           </Link>
         ))}
       </nav>
+      {confirmMarkKilled && (
+        <MarkKilledConfirm run={run} onConfirm={() => void markKilled()} onCancel={() => setConfirmMarkKilled(false)} />
+      )}
       {confirmStop && <StopConfirm run={run} onConfirm={() => void stop()} onCancel={() => setConfirmStop(false)} />}
       {confirmDelete && (
         <Confirm

@@ -63,8 +63,11 @@ export function Palette(props: { color: string; onPick: (color: string | null) =
 export function RunMenu(props: {
   running: boolean;
   stopping: boolean;
+  /** Offer "Mark as killed": the run's stop has not landed (see components/stop.canMarkKilled). */
+  markable?: boolean;
   onRename: () => void;
   onStop: () => void;
+  onMarkKilled?: () => void;
   onDelete: () => void;
   onClose: () => void;
 }) {
@@ -87,6 +90,7 @@ export function RunMenu(props: {
       <div role="menu">
         {item("Rename", "menu-rename", props.onRename)}
         {props.running && item(props.stopping ? "Force stop" : "Stop run", props.stopping ? "menu-force-stop" : "menu-stop", props.onStop)}
+        {props.markable && props.onMarkKilled && item("Mark as killed", "menu-mark-killed", props.onMarkKilled, "danger-text")}
         {item("Delete", "menu-delete", props.onDelete, "danger-text")}
       </div>
     </Popover>

@@ -5,7 +5,7 @@ import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/pa
 import { rotationColor } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
 import { NumberInput } from "../../components/numberinput";
-import { StopConfirm } from "../../components/stop";
+import { canMarkKilled, MarkKilledConfirm, noteStopRequest, StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
 import { defaultTableColumns, type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
@@ -110,6 +110,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   const [searchError, setSearchError] = useState<string | null>(bootProblem);
   const goodSearch = useRef(bootProblem ? "" : boot.settings.search);
   const [stopping, setStopping] = useState<Run | null>(null);
+  const [marking, setMarking] = useState<Run | null>(null);
   const [saving, setSaving] = useState(false);
   const [menu, setMenu] = useState<MenuState>(null);
   const [renaming, setRenaming] = useState<Run | null>(null);
@@ -474,10 +475,20 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
     setStopping(null);
     try {
       const r = await api.stopRun(entity, project, run.id);
+      noteStopRequest(run);
       replaceRun({ ...run, ...r, stop_requested_at: r.stop_requested_at ?? Date.now() / 1000 });
       void loadRunning();
     } catch (err) {
       setToast(`Could not stop ${run.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const markKilled = async (run: Run) => {
+    setMarking(null);
+    try {
+      replaceRun(await api.markKilled(entity, project, run.id));
+      void loadRunning();
+    } catch (err) {
+      setToast(`Could not mark ${run.name} killed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
   const remove = async (run: Run) => {
@@ -708,7 +719,9 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
               running={menu.run.state === "running"}
               stopping={!!menu.run.stop_requested_at}
               onRename={() => setRenaming(menu.run)}
+              markable={canMarkKilled(menu.run)}
               onStop={() => setStopping(menu.run)}
+              onMarkKilled={() => setMarking(menu.run)}
               onDelete={() => setDeleting(menu.run)}
               onClose={() => setMenu(null)}
             />
@@ -739,6 +752,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
       )}
       {comparing && <CompareRuns runs={compareRuns} colorOf={colorOf} onClose={() => setComparing(false)} />}
       {renaming && <RenameDialog name={renaming.name} onSave={(name) => rename(renaming, name)} onClose={() => setRenaming(null)} />}
+      {marking && <MarkKilledConfirm run={marking} onConfirm={() => void markKilled(marking)} onCancel={() => setMarking(null)} />}
       {stopping && <StopConfirm run={stopping} onConfirm={() => void stop(stopping)} onCancel={() => setStopping(null)} />}
       {deleting && (
         <Confirm
