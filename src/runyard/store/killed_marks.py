@@ -12,13 +12,12 @@ stays in the metadata with ``revived_at`` added, so the change is never silent.
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from runyard.records import STATE_KILLED, STATE_RUNNING
-from runyard.store.schema import runs
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = ["KILLED_EXIT_CODE", "MARKED_KILLED", "mark_killed", "revive_marked_killed"]
 
@@ -34,6 +33,12 @@ def mark_killed(conn: Connection, run_pk: int, now: float, *, by: str | None, re
 
     A run stored as running may read ``crashed`` (its heartbeat stale): it qualifies too.
     """
+    # Imported here: ingestion imports this module for revive_marked_killed, and the ingester process runs
+    # without SQLAlchemy (see runyard.store.writer).
+    import sqlalchemy as sa
+
+    from runyard.store.schema import runs
+
     row = conn.execute(sa.select(runs.c.state, runs.c.metadata).where(runs.c.id == run_pk)).one_or_none()
     if row is None or row.state != STATE_RUNNING:
         return False
