@@ -405,10 +405,11 @@ def _gp_ei(config: SweepConfig, scored: Sequence[Observation], seed: int) -> dic
 
 
 def _fit_kernel(obj_func: Any, initial_theta: Any, bounds: Any) -> tuple[Any, float]:
-    """L-BFGS-B on the kernel's log-marginal likelihood, stopped after 25 steps (a suggestion has ~100 ms)."""
+    """L-BFGS-B on the kernel's log-marginal likelihood, stopped after 12 steps: a suggestion has
+    ~100 ms, and on seeded Branin runs 12 steps find as good a minimum as 25 at half the cost."""
     from scipy.optimize import minimize
 
-    found = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": 25})
+    found = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": 12})
     return found.x, float(found.fun)
 
 

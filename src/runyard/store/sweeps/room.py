@@ -23,7 +23,8 @@ from runyard.names import new_run_id
 from runyard.records import STATE_RUNNING
 from runyard.store.ingest import _get_or_create
 from runyard.store.models import RunRecord, effective_state
-from runyard.store.schema import entities, projects, runs
+from runyard.store.run_values import indexable_key
+from runyard.store.schema import entities, projects, run_values, runs
 from runyard.store.sql import SqlaSql
 from runyard.store.sweeps.models import Assignment, SweepRecord, SweepRun
 from runyard.store.sweeps.tables import sweep_agents, sweep_runs, sweeps
@@ -352,38 +353,66 @@ class Sweeps:
     ) -> tuple[int, set[int], list[Observation], bool]:
         """What a suggestion needs, read lean: how many runs were assigned, the grid points taken, the finished
         runs' parameters and metric values (bayes, tpe), and whether one met the metric's target."""
-        if config.method == "grid":
-            taken = {int(i) for i in conn.execute(
-                sa.select(sweep_runs.c.grid_index).where(sweep_runs.c.sweep_pk == sweep.pk)
-            ).scalars() if i is not None}  # fmt: skip
-        else:
-            taken = set()
+        mine = sweep_runs.c.sweep_pk == sweep.pk
+        count, indexed_points, highest = conn.execute(
+            sa.select(sa.func.count(), sa.func.count(sweep_runs.c.grid_index), sa.func.max(sweep_runs.c.grid_index))
+            .select_from(sweep_runs)
+            .where(mine)
+        ).one()
+        count = int(count or 0)
+        taken: set[int] = set()
+        if config.method == "grid" and indexed_points:
+            if highest == indexed_points - 1:
+                # Grid indices are unique in a sweep, so n of them up to n - 1 are 0 .. n - 1: no need to read them.
+                taken = set(range(int(indexed_points)))
+            else:
+                taken = {int(i) for i in conn.execute(
+                    sa.select(sweep_runs.c.grid_index).where(mine, sweep_runs.c.grid_index.is_not(None))
+                ).scalars()}  # fmt: skip
         needs_runs = config.method in ("bayes", "tpe") or (
             config.metric is not None and config.metric.target is not None
         )
         if not needs_runs:
-            count = conn.execute(
-                sa.select(sa.func.count()).select_from(sweep_runs).where(sweep_runs.c.sweep_pk == sweep.pk)
-            ).scalar()
-            return int(count or 0), taken, [], False
+            return count, taken, [], False
         joined = sweep_runs.join(sweeps, sweeps.c.id == sweep_runs.c.sweep_pk).outerjoin(
             runs, sa.and_(runs.c.project_id == sweeps.c.project_id, runs.c.run_id == sweep_runs.c.run_id)
         )
+        names = [o.name for o in config.objectives]
+        # The metric values come from run_values (one indexed row per run and key), not from each run's whole
+        # summary: decoding a thousand summaries cost more than the rest of a suggestion's reads together.
+        indexed = all(indexable_key(name) for name in names)
+        metrics = (
+            [
+                sa.select(run_values.c.num)
+                .where(
+                    run_values.c.run_pk == runs.c.id,
+                    run_values.c.root == "summary",
+                    run_values.c.key == name,
+                    run_values.c.rank == 0,
+                )
+                .scalar_subquery()
+                for name in names
+            ]
+            if indexed
+            else [runs.c.summary]
+        )
         rows = conn.execute(
-            sa.select(sweep_runs.c.params, runs.c.state, runs.c.heartbeat_at, runs.c.summary)
+            sa.select(sweep_runs.c.params, runs.c.state, runs.c.heartbeat_at, *metrics)
             .select_from(joined)
             .where(sweep_runs.c.sweep_pk == sweep.pk)
             .order_by(sweep_runs.c.seq)
         ).all()
         observations = []
         reached = False
-        names = [o.name for o in config.objectives]
-        for params, state, heartbeat_at, summary in rows:
+        for params, state, heartbeat_at, *found in rows:
             if state is None:
                 continue
             if effective_state(state, heartbeat_at, now, self._store.crash_timeout) == STATE_RUNNING:
                 continue
-            values = [_metric_value(summary or {}, name) for name in names]
+            if indexed:
+                values = [None if v is None or not math.isfinite(v) else float(v) for v in found]
+            else:
+                values = [_metric_value(found[0] or {}, name) for name in names]
             scored = None if any(v is None for v in values) else tuple(float(v) for v in values if v is not None)
             if scored is not None and config.metric is not None and config.metric.reached(scored[0]):
                 reached = True
