@@ -49,6 +49,23 @@ def test_grid_assigns_each_point_once_then_finishes(store: Store) -> None:
     assert store.sweeps.get("alice", "p", sweep.sweep_id).state == "FINISHED"  # type: ignore[union-attr]
 
 
+def test_a_target_on_a_nested_metric_ends_the_sweep(store: Store) -> None:
+    cfg = {
+        "method": "bayes",
+        "metric": {"name": "val.loss", "goal": "minimize", "target": 0.1},
+        "parameters": {"lr": {"min": 0.0, "max": 1.0}},
+    }
+    sweep = store.sweeps.create("alice", "p", cfg)
+    first = store.sweeps.next_run(sweep)
+    assert isinstance(first, Assignment)
+    s = FakeSession(first.run_id, entity="alice", project="p", config={"lr": first.params["lr"]})
+    s.log({"val": {"loss": 0.5}})
+    s.log({"val": {"loss": 0.05}})
+    s.exit()
+    store.ingest(s.records, session=s.session)
+    assert store.sweeps.next_run(sweep) == "FINISHED"
+
+
 def test_runs_best_run_run_cap_and_target(store: Store) -> None:
     cfg = {
         "method": "random",
