@@ -22,11 +22,21 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from runyard.server.access import can_write
 from runyard.server.deps import User, current_user
 from runyard.server.errors import ApiError
 from runyard.store import Store
 
-__all__ = ["KeyCache", "KeyUser", "api_key_of", "authorize_write", "key_cache", "key_user"]
+__all__ = [
+    "KeyCache",
+    "KeyUser",
+    "api_key_of",
+    "authorize_read",
+    "authorize_write",
+    "key_cache",
+    "key_user",
+    "owner_user",
+]
 
 _RECHECK_S = 60.0
 
@@ -93,14 +103,37 @@ def key_user(request: Request) -> User:
     owner = key_cache(request).owner(key)
     if owner is None:
         raise ApiError(401, "invalid API key: this server does not know it (revoked, or meant for another server)")
-    return User(username=owner, entity=current_user(request).entity, local=False)
+    return owner_user(request, owner)
+
+
+def owner_user(request: Request, owner: str) -> User:
+    """The user a valid key of ``owner`` acts as: in local mode the local user under the key's name (who may do
+    everything), else the request's user with its roles (:func:`runyard.server.deps.current_user`)."""
+    base = current_user(request)
+    if base.local:
+        return User(username=owner, entity=base.entity, local=True)
+    return base
 
 
 def authorize_write(user: User, entity: str, project: str) -> None:
-    """Raise 403 ``forbidden`` unless ``user`` may write runs of ``entity/project``.
+    """Raise 403 ``forbidden`` unless ``user`` may write runs of ``entity/project`` (members and admins of the
+    entity, :func:`runyard.server.access.can_write`).
 
-    Every valid key may write every entity today (one team per server); per-entity roles plug in here.
+    The answer is the same whether the project exists or not: a refusal tells nothing about what is there.
     """
+    if not can_write(user, entity):
+        raise ApiError(
+            403,
+            f"{user.username or 'this key'} may not write runs of {entity!r}: ask an admin of {entity!r} for the "
+            "member role, or log to an entity of yours (--entity / WANDB_ENTITY)",
+        )
+
+
+def authorize_read(user: User, store: Store, entity: str, project: str) -> None:
+    """Raise 404 unless ``user`` may read the whole project (members, or anyone when it is public)."""
+    from runyard.server.guards import require_project
+
+    require_project(store, user, entity, project)
 
 
 KeyUser = Annotated[User, Depends(key_user)]

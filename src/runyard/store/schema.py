@@ -51,7 +51,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -82,6 +82,8 @@ projects = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("last_activity", sa.Double, nullable=False),
+    # "private" (members of the entity) | "public" (anyone, read-only): see runyard.server.access.
+    sa.Column("visibility", sa.String(16), nullable=False, server_default="private"),
     sa.UniqueConstraint("entity_id", "name", name="uq_projects_entity_name"),
 )
 
@@ -114,7 +116,7 @@ runs = sa.Table(
     # Where and how the run ran (runyard.records' KIND_METADATA). A column named "metadata": reach it as
     # runs.c["metadata"].
     sa.Column("metadata", JSONValue, nullable=False, server_default="{}"),
-    # "private" | "public"; enforced once team login lands.
+    # "private" | "public": a public run is readable by anyone even in a private project (runyard.server.access).
     sa.Column("visibility", sa.String(16), nullable=False, server_default="private"),
     # Set when someone asks a live run to stop (web app, API); the run's ingester then interrupts its trainer.
     sa.Column("stop_requested_at", sa.Double, nullable=True),
