@@ -84,7 +84,7 @@ class Context:
         except ApiError as exc:
             if exc.status == 404:
                 raise GraphQLError(f"{what}: run {entity}/{project}/{run_id} not found") from None
-            raise GraphQLError(f"{what}: {exc.message}") from None
+            raise GraphQLError(f"{what}: permission denied: {exc.message}") from None
 
     def require_write(self, entity: str, what: str) -> None:
         """Raise a GraphQL error (what the client shows) unless the caller may write runs of ``entity``."""

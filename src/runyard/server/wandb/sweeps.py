@@ -127,7 +127,7 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
                     str(inp["id"]), entity=inp.get("entityName") or None, project=inp.get("projectName") or None
                 )
                 if not ctx.may_read_project(found.entity, found.project):
-                    raise NotFoundError(f"no sweep {inp['id']}")
+                    raise NotFoundError(f"upsertSweep: sweep {inp['id']} not found")
                 ctx.require_write(found.entity, "upsertSweep")
                 state = inp.get("state")
                 if state in _STATE_CONTROLS:
@@ -155,7 +155,7 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
         except (UsageError, NotFoundError) as exc:
             raise GraphQLError(str(exc)) from exc
         if not ctx.may_read_project(found.entity, found.project):
-            raise GraphQLError(f"no sweep {inp.get('sweep')}")
+            raise GraphQLError(f"createAgent: sweep {inp.get('sweep')} not found")
         ctx.require_write(found.entity, "createAgent")
         agent_id = ctx.store.sweeps.register_agent(found, host=str(inp.get("host") or ""))
         return Obj("CreateAgentPayload", {"agent": Obj("Agent", {"id": agent_id, "name": agent_id})})
