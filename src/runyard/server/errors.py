@@ -82,6 +82,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _store_error(request: Request, exc: StoreError) -> ApiResponse:
         return _respond(503, f"the store could not answer: {exc}", "store_error")
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> ApiResponse:
+        # A number past what the database stores (SQLite: 64-bit integers) in a query's bounds or paging.
+        return _respond(400, f"a number in the request is too large for this server ({exc}); use smaller values")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> ApiResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
