@@ -14,6 +14,10 @@ thread) and times with httpx, ``--reps`` times each (medians and p90):
 ``series``  ``POST /api/v1/projects/bench/charts/series``: ``loss`` of all 100 runs, 1,000 buckets, full range
 ``runs``    ``POST /api/v1/projects/bench/big/runs/query``: the runs table's first page (limit 100, default order)
 
+each as three callers: the local user (``runyard ui``), a member of the ``bench`` entity (accounts on: roles
+decide), and a signed-in outsider reading the two projects made public; the last lines compare the latter two
+with the local mode (target: within 10 %).
+
 and the same two as store calls (``Store.bucket_columns_many`` and ``bucket_series_many``, ``Store.query_runs`` +
 ``count_runs``), to see what the HTTP layer adds. ``--baseline`` also times the per-series path of before
 (``Store.bucket_series`` run by run, on 5 runs, scaled to 100). Targets: series ≤ 200 ms, runs ≤ 300 ms
@@ -61,6 +65,7 @@ PG_ADMIN = os.environ.get("RUNYARD_TEST_POSTGRES_URL") or (
 PG_DB = "runyard_bench_chart"
 RUNS, STEPS, TABLE_RUNS = 100, 1_000_000, 10_000
 SERIES_TARGET_MS, RUNS_TARGET_MS = 200.0, 300.0
+ACCESS_OVERHEAD_PCT = 10.0  # a non-local user's requests against the local mode's (issue 13)
 
 
 # -- building the store --------------------------------------------------------------------------------------
@@ -144,9 +149,9 @@ def _write_series(conn: sa.Connection, sid: int, values: list[float]) -> None:
 
 
 class _Server:
-    """The real app under uvicorn on a free loopback port, in a thread."""
+    """The real app under uvicorn on a free loopback port, in a thread; ``user`` as in ``create_app``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, user: Any = None) -> None:
         import uvicorn
 
         from runyard.server import create_app
@@ -154,7 +159,7 @@ class _Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(store), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(create_app(store, user=user), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -204,28 +209,61 @@ def _bench(name: str, store: Store, reps: int, baseline: bool) -> None:
         before = _time(lambda: [store.bucket_series("bench", "charts", r, "loss") for r in some], 1)
         scaled = (before[0] * RUNS / len(some), before[1] * RUNS / len(some), None)
         _report("before: bucket_series run by run (×20)", None, scaled, "the per-series path, 5 runs scaled")
-    with _Server(store) as base, httpx.Client(base_url=base, timeout=120) as client:
+    medians: dict[str, dict[str, float]] = {}
+    for mode, user, public in _access_modes():
+        if public:
+            for project in ("charts", "big"):
+                store.set_project_visibility("bench", project, "public")
+        try:
+            medians[mode] = _bench_http(store, user, mode, body, reps)
+        finally:
+            if public:
+                for project in ("charts", "big"):
+                    store.set_project_visibility("bench", project, "private")
+    local = medians.get("local", {})
+    for mode, found in medians.items():
+        if mode == "local":
+            continue
+        for what, median in found.items():
+            if what in local and local[what] > 0:
+                change = (median / local[what] - 1) * 100
+                verdict = "PASS" if change <= ACCESS_OVERHEAD_PCT else "MISS"
+                print(
+                    f"  {mode} vs local, {what:7}: {median:7.1f} vs {local[what]:7.1f} ms  {change:+5.1f} %  "
+                    f"(target ≤ +{ACCESS_OVERHEAD_PCT:.0f} %) {verdict}"
+                )
+
+
+def _access_modes() -> list[tuple[str, Any, bool]]:
+    """Who asks: the local user (``runyard ui``, no accounts), a member of the entity (roles decide, no lookup),
+    and a signed-in outsider reading the projects made public (one visibility lookup per request)."""
+    from runyard.server.deps import User
+
+    member = User("bench-member", "bench-member", local=False, roles={"bench-member": "admin", "bench": "member"})
+    outsider = User("reader", "reader", local=False, roles={"reader": "admin"})
+    return [("local", None, False), ("member", member, False), ("public", outsider, True)]
+
+
+def _bench_http(store: Store, user: Any, mode: str, body: dict[str, Any], reps: int) -> dict[str, float]:
+    """The two HTTP timings as ``user``; returns their medians."""
+    found: dict[str, float] = {}
+    with _Server(store, user) as base, httpx.Client(base_url=base, timeout=120) as client:
 
         def post(path: str, payload: dict[str, Any]) -> Any:
             response = client.post(path, json=payload)
-            if response.status_code == 404 and "not_found" not in response.text:
-                return None
             response.raise_for_status()
             return response
 
-        if post("/projects/bench/charts/series", body) is None:
-            print("  http: POST /projects/{e}/{p}/series not served yet")
-        else:
-            timed = _time(lambda: post("/projects/bench/charts/series", body), reps)
-            size = len(timed[2].content)
-            _report("http: POST .../series, 100 runs", SERIES_TARGET_MS, timed, f"{size / 1e6:.1f} MB of JSON")
+        timed = _time(lambda: post("/projects/bench/charts/series", body), reps)
+        size = len(timed[2].content)
+        _report(f"http ({mode}): POST .../series, 100 runs", SERIES_TARGET_MS, timed, f"{size / 1e6:.1f} MB")
+        found["series"] = timed[0]
         query = {"limit": 100}
-        if post("/projects/bench/big/runs/query", query) is None:
-            print("  http: POST /projects/{e}/{p}/runs/query not served yet")
-        else:
-            timed = _time(lambda: post("/projects/bench/big/runs/query", query), reps)
-            size = len(timed[2].content)
-            _report("http: POST .../runs/query, limit 100", RUNS_TARGET_MS, timed, f"{size / 1e3:.0f} kB of JSON")
+        timed = _time(lambda: post("/projects/bench/big/runs/query", query), reps)
+        size = len(timed[2].content)
+        _report(f"http ({mode}): POST .../runs/query, limit 100", RUNS_TARGET_MS, timed, f"{size / 1e3:.0f} kB")
+        found["runs"] = timed[0]
+    return found
 
 
 def main() -> None:
