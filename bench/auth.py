@@ -66,11 +66,11 @@ def bench(url: str, n: int) -> None:
         print(f"\n{url.split('://')[0]}: resolve_user per request (target ≤ {TARGET_US:.0f} µs)")
         for name, headers in cases.items():
             warm = _per_call_us(lambda h=headers: resolve_user(_request(app, h)), n)
-            cold_ids = app.state.identities
 
             def uncached(h: dict[str, str] = headers) -> None:
-                cold_ids.forget_users()
-                cold_ids._sessions.clear()
+                ids = app.state.identities
+                ids.forget_users()
+                ids._sessions.clear()
                 resolve_user(_request(app, h))
 
             cold = _per_call_us(uncached, max(50, n // 50))
