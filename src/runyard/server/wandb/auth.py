@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from runyard.server.auth import KeyCache, api_key_of, owner_user
-from runyard.server.deps import ANONYMOUS, User
+from runyard.server.deps import ANONYMOUS, User, current_user
 from runyard.server.errors import ApiError, error_body
 
 __all__ = ["AuthError", "Caller", "caller_of", "unauthorized_body"]
@@ -44,6 +44,12 @@ def caller_of(request: Request, keys: KeyCache) -> Caller:
     key = api_key_of(request)
     if key is None:
         raise AuthError("authentication failed: an API key is required (HTTP Basic, user api, the key as password)")
+    if request.app.state.accounts:
+        try:
+            user = current_user(request)  # the key's owner with their roles (runyard.server.identity)
+        except ApiError as exc:
+            raise AuthError(f"authentication failed: {exc.message}") from exc
+        return Caller(user.username, user.entity, user)
     owner = keys.owner(key)
     if owner is None:
         raise AuthError("authentication failed: invalid API key (runyard ui prints a working one)")
