@@ -1,8 +1,8 @@
-"""Helpers of the authorization tests: the callers, a store seeded with a private and a public project of one team,
-and a live server whose current user the test switches between requests.
+"""Helpers of the authorization tests: the callers (real users of a server with accounts, each with an API key), a
+store seeded with a private and a public project of one team, and a live server over it.
 
-Until sign-in exists the caller is the app's explicit user (``create_app(user=...)``, read per request from
-``app.state.local_user``); API-key routes act as that user once the key is valid.
+Each caller is a user of the store with the roles of :data:`CALLERS` (made through ``store.accounts``), and
+sends its own API key; the anonymous visitor sends nothing.
 """
 
 from __future__ import annotations
@@ -42,8 +42,23 @@ CALLERS: dict[str, User] = {
     "viewer": User("vera", "vera", local=False, roles={"vera": "admin", TEAM: "viewer"}),
     "member": User("mo", "mo", local=False, roles={"mo": "admin", TEAM: "member"}),
     "admin": User("ada", "ada", local=False, roles={"ada": "admin", TEAM: "admin"}),
-    "outsider": User("otto", "otto", local=False, roles={"otto": "admin", "rivals": "member"}),
+    "outsider": User("otto", "otto", local=False, roles={"otto": "admin", "rivals": "admin"}),
 }
+PASSWORD = "correct horse battery staple"
+
+
+def make_users(store: Store) -> dict[str, str]:
+    """The callers as users of ``store`` (TEAM made by its admin, members added), each with one API key; returns
+    the keys by caller. Called before any run of TEAM is stored (a team is a new entity)."""
+    accounts = store.accounts
+    for user in CALLERS.values():
+        if not user.anonymous:
+            accounts.create_user(user.username, PASSWORD)
+    accounts.create_team(TEAM, CALLERS["admin"].username)
+    accounts.create_team("rivals", CALLERS["outsider"].username)
+    for caller in ("viewer", "member"):
+        accounts.set_member(TEAM, CALLERS[caller].username, CALLERS[caller].roles[TEAM])
+    return {c: accounts.create_key(u.username)[1] for c, u in CALLERS.items() if not u.anonymous}
 
 
 def expected_status(rule: str, user: User, visibility: str) -> int:
@@ -60,6 +75,21 @@ def expected_status(rule: str, user: User, visibility: str) -> int:
             return 200
         if rule == "write":  # writing by key: refused alike whether the project exists or may be read
             return 200 if can_write(user, TEAM) else 403
+    team_role = None if user.anonymous else user.roles.get(TEAM)
+    if rule == "signed-in":
+        return 401 if user.anonymous else 200
+    if rule == "site-admin":
+        return 401 if user.anonymous else (200 if user.site_admin else 403)
+    if rule == "team-member":  # a team's members list: 404 for who is not in it
+        return 401 if user.anonymous else (200 if team_role else 404)
+    if rule == "team-admin":
+        return 401 if user.anonymous else (404 if not team_role else (200 if can_admin(user, TEAM) else 403))
+    if rule == "own-key":  # the keys of the member: 404 for everyone else ("no API key of yours")
+        return 401 if user.anonymous else (200 if user is CALLERS["member"] else 404)
+    if rule == "gone":  # the one-time setup of a server that has users already
+        return 410
+    if rule == "no-such-invitation":
+        return 404
     if rule == "read":
         return 200 if readable else 404
     if rule == "read-signed-in":
@@ -122,9 +152,11 @@ def run_records(
     return records
 
 
-def seed(store: Store) -> None:
-    """TEAM's private project (a private run), public project (a private run: readable as the project is), and a
-    private project holding one public run and one private run; a sweep in each of the first two."""
+def seed(store: Store) -> dict[str, str]:
+    """The callers (see :func:`make_users`; returns their keys), then TEAM's private project (a private run),
+    public project (a private run: readable as the project is), and a private project holding one public run and
+    one private run."""
+    keys = make_users(store)
     for project, secret in ((PRIVATE_PROJECT, True), (PUBLIC_PROJECT, False)):
         content = f"artifact-{project}".encode()
         files = [["a.txt", store.artifacts.blobs.put(content), len(content), None]]
@@ -133,6 +165,7 @@ def seed(store: Store) -> None:
     store.ingest(run_records(MIXED_PROJECT, "pub", secret=False))
     store.ingest(run_records(MIXED_PROJECT, "priv", secret=True))
     store.update_run(TEAM, MIXED_PROJECT, "pub", visibility=PUBLIC)
+    return keys
 
 
 def grid_sweep(store: Store, project: str) -> str:
@@ -147,26 +180,28 @@ def blob_key(content: bytes) -> str:
 
 @dataclass
 class Server:
-    """A live server whose current user :meth:`as_user` switches."""
+    """A live server with accounts, and the callers' API keys."""
 
     url: str
     app: Any
     store: Store
-    key: str
+    keys: dict[str, str]
+
+    def headers(self, caller: str) -> dict[str, str]:
+        """What ``caller`` sends: its API key (nothing for the anonymous visitor)."""
+        return {"Authorization": f"Bearer {self.keys[caller]}"} if caller in self.keys else {}
 
     @contextmanager
-    def as_user(self, user: User) -> Iterator[httpx.Client]:
-        """A client acting as ``user`` (with a valid API key, except for an anonymous visitor)."""
-        self.app.state.local_user = user
-        headers = {} if user.anonymous else {"Authorization": f"Bearer {self.key}"}
-        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as client:
+    def as_user(self, caller: str) -> Iterator[httpx.Client]:
+        """A client acting as ``caller`` (a name of :data:`CALLERS`)."""
+        with httpx.Client(base_url=self.url, headers=self.headers(caller), timeout=60) as client:
             yield client
 
 
 @contextmanager
-def serve(store: Store) -> Iterator[Server]:
-    """The app over ``store`` on a free loopback port, in a thread."""
-    app = create_app(store, user=ANONYMOUS)
+def serve(store: Store, keys: dict[str, str]) -> Iterator[Server]:
+    """The app over ``store`` (with accounts) on a free loopback port, in a thread."""
+    app = create_app(store, accounts=True)
     sock = bind("127.0.0.1", 0)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
@@ -177,7 +212,7 @@ def serve(store: Store) -> Iterator[Server]:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.005)
     try:
-        yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", app, store, store.create_api_key("keyholder"))
+        yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", app, store, keys)
     finally:
         server.should_exit = True
         thread.join(10)

@@ -34,7 +34,6 @@ from authz import (
 )
 
 from runyard.server.access import PRIVATE, PUBLIC, can_read, can_write
-from runyard.server.deps import User
 from runyard.server.wandb.convert import run_storage_id
 from runyard.server.wandb.resolvers import KNOWN_OPERATIONS
 
@@ -274,15 +273,14 @@ def test_every_operation_is_in_the_table() -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("authz-wandb")
     store = open_store(f"sqlite:///{tmp}/store/runyard.db", tmp)
-    seed(store)
-    with serve(store) as running:
+    keys = seed(store)
+    with serve(store, keys) as running:
         yield running
     store.close()
 
 
-def _graphql(server: Server, user: User, name: str, query: str, variables: dict[str, Any]) -> httpx.Response:
-    server.app.state.local_user = user
-    auth = None if user.anonymous else ("api", server.key)
+def _graphql(server: Server, caller: str, name: str, query: str, variables: dict[str, Any]) -> httpx.Response:
+    auth = ("api", server.keys[caller]) if caller in server.keys else None
     body = {"query": query.replace("OP", name, 1), "operationName": name, "variables": variables}
     return httpx.post(f"{server.url}/graphql", json=body, auth=auth, timeout=60)
 
@@ -300,7 +298,7 @@ def test_operation_answers_what_access_allows(server: Server, name: str, caller:
     op = OPS[name]
     user = CALLERS[caller]
     project = PUBLIC_PROJECT if visibility == PUBLIC else PRIVATE_PROJECT
-    response = _graphql(server, user, name, op.query, op.variables(server, project))
+    response = _graphql(server, caller, name, op.query, op.variables(server, project))
     if user.anonymous:
         assert response.status_code == 401
         return
@@ -329,15 +327,13 @@ def test_operation_answers_what_access_allows(server: Server, name: str, caller:
 
 def test_upsert_into_another_entity_is_refused_with_a_message_the_client_shows(server: Server) -> None:
     response = _graphql(
-        server, CALLERS["outsider"], "UpsertBucket", _UPSERT, {"entity": TEAM, "project": "anything", "name": "x1"}
+        server, "outsider", "UpsertBucket", _UPSERT, {"entity": TEAM, "project": "anything", "name": "x1"}
     )
     message = response.json()["errors"][0]["message"]
     assert "permission denied" in message and repr(TEAM) in message and "WANDB_ENTITY" in message
     assert server.store.get_run(TEAM, "anything", "x1") is None
     # Into the caller's own entity it is stored.
-    own = _graphql(
-        server, CALLERS["outsider"], "UpsertBucket", _UPSERT, {"entity": "otto", "project": "p", "name": "x2"}
-    )
+    own = _graphql(server, "outsider", "UpsertBucket", _UPSERT, {"entity": "otto", "project": "p", "name": "x2"})
     assert "errors" not in own.json() and server.store.get_run("otto", "p", "x2") is not None
 
 
@@ -346,8 +342,7 @@ def test_upsert_into_another_entity_is_refused_with_a_message_the_client_shows(s
 def test_file_stream_needs_write_access(server: Server, caller: str, visibility: str) -> None:
     user = CALLERS[caller]
     project = PUBLIC_PROJECT if visibility == PUBLIC else PRIVATE_PROJECT
-    server.app.state.local_user = user
-    auth = None if user.anonymous else ("api", server.key)
+    auth = ("api", server.keys[caller]) if caller in server.keys else None
     history = {"wandb-history.jsonl": {"offset": 0, "content": [json.dumps({"_step": 0, "loss": 0.5})]}}
     response = httpx.post(
         f"{server.url}/files/{TEAM}/{project}/{RUN}/file_stream", json={"files": history}, auth=auth, timeout=60
@@ -358,9 +353,8 @@ def test_file_stream_needs_write_access(server: Server, caller: str, visibility:
 
 
 def test_signed_file_urls_are_scoped_to_one_file_and_expire(server: Server) -> None:
-    member = CALLERS["member"]
     query = _run_op("files { edges { node { name url } } }")
-    answer = _graphql(server, member, "RunFiles", query, _base(server, PRIVATE_PROJECT)).json()
+    answer = _graphql(server, "member", "RunFiles", query, _base(server, PRIVATE_PROJECT)).json()
     urls = {e["node"]["name"]: e["node"]["url"] for e in answer["data"]["project"]["run"]["files"]["edges"]}
     url = urls["notes.txt"]
     assert httpx.get(url).content == f"file-{MARKER}".encode()  # no key needed: the URL is the grant
@@ -382,7 +376,7 @@ def test_signed_file_urls_are_scoped_to_one_file_and_expire(server: Server) -> N
     expired = hub.signer.token(FileRef("get", TEAM, PRIVATE_PROJECT, RUN, "notes.txt"), ttl=-1)
     assert httpx.get(f"{url.rsplit('/', 1)[0]}/{expired}").status_code == 403
     # An outsider never receives a URL of a private run's file.
-    outsider = _graphql(server, CALLERS["outsider"], "RunFiles", query, _base(server, PRIVATE_PROJECT)).json()
+    outsider = _graphql(server, "outsider", "RunFiles", query, _base(server, PRIVATE_PROJECT)).json()
     assert outsider["data"]["project"] is None
 
 
@@ -390,5 +384,5 @@ def test_an_unknown_pending_artifact_is_refused_for_everyone(server: Server) -> 
     fake = base64.b64encode(b"Artifact:pending:" + uuid.uuid4().hex.encode()).decode()
     query = "mutation CommitArtifact($id: ID!) { commitArtifact(input: {artifactID: $id}) { artifact { id } } }"
     for caller in ("member", "outsider"):
-        response = _graphql(server, CALLERS[caller], "CommitArtifact", query, {"id": fake})
+        response = _graphql(server, caller, "CommitArtifact", query, {"id": fake})
         assert response.json().get("errors"), response.text
