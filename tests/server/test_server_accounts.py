@@ -215,7 +215,15 @@ def test_teams_members_and_roles(team: LiveServer) -> None:
     users = ada.get("/users").json()
     assert [u["username"] for u in users] == ["ada", "bob", "cy"]
     assert ada.post("/users", json={"username": "dee", "password": PASSWORD}).status_code == 201
-    sign_in(team, "dee").close()
+    dee = sign_in(team, "dee")
+    _, dee_key = team.store.accounts.create_key("dee", "k")
+    assert ada.patch("/users/dee", json={"disabled": True}).json()["disabled"] is True
+    assert dee.get("/me").json()["anonymous"]  # the session ended
+    assert_error(ingest(team, dee_key, "dee"), 401, "unauthorized")
+    assert team.client.post("/auth/login", json={"username": "dee", "password": PASSWORD}).status_code == 401
+    assert_error(ada.patch("/users/ada", json={"disabled": True}), 400, "bad_request", "yourself")
+    assert_error(cy.patch("/users/dee", json={"disabled": False}), 403, "forbidden")
+    dee.close()
     for client in (ada, bob, cy):
         client.close()
 
