@@ -215,7 +215,15 @@ def test_teams_members_and_roles(team: LiveServer) -> None:
     users = ada.get("/users").json()
     assert [u["username"] for u in users] == ["ada", "bob", "cy"]
     assert ada.post("/users", json={"username": "dee", "password": PASSWORD}).status_code == 201
-    sign_in(team, "dee").close()
+    dee = sign_in(team, "dee")
+    _, dee_key = team.store.accounts.create_key("dee", "k")
+    assert ada.patch("/users/dee", json={"disabled": True}).json()["disabled"] is True
+    assert dee.get("/me").json()["anonymous"]  # the session ended
+    assert_error(ingest(team, dee_key, "dee"), 401, "unauthorized")
+    assert team.client.post("/auth/login", json={"username": "dee", "password": PASSWORD}).status_code == 401
+    assert_error(ada.patch("/users/ada", json={"disabled": True}), 400, "bad_request", "yourself")
+    assert_error(cy.patch("/users/dee", json={"disabled": False}), 403, "forbidden")
+    dee.close()
     for client in (ada, bob, cy):
         client.close()
 
@@ -267,3 +275,29 @@ def test_local_mode_is_unchanged(store: Store) -> None:
         assert me["local"] and not me["anonymous"] and not me["accounts"] and me["username"]
         assert_error(live.client.post("/auth/login", json={"username": "a", "password": "b"}), 404, "not_found")
         assert_error(live.client.get("/keys"), 404, "not_found", "no accounts")
+
+
+def test_two_replicas_share_sessions_keys_and_the_rate_limit(store: Store) -> None:
+    """Nothing of an account lives only in one server process: a second app on the same store sees it all."""
+    store.accounts.create_user("ada", PASSWORD)
+    other_store = Store.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        for first in serve_app(store, accounts=True):
+            for second in serve_app(other_store, accounts=True):
+                ada = sign_in(first, "ada")
+                key = ada.post("/keys", json={"name": "ci"}).json()["key"]
+                on_second = httpx.Client(base_url=second.url + "/api/v1", cookies=ada.cookies, timeout=30)
+                on_second.headers["X-CSRF-Token"] = ada.headers["X-CSRF-Token"]
+                assert on_second.get("/me").json()["username"] == "ada"
+                assert on_second.post("/teams", json={"name": "shared"}).status_code == 201
+                assert ingest(second, key, "ada").status_code == 200
+                for server in (first, second, first, second, first):
+                    wrong = server.client.post("/auth/login", json={"username": "ada", "password": "not the one!"})
+                    assert wrong.status_code == 401
+                assert (
+                    second.client.post("/auth/login", json={"username": "ada", "password": PASSWORD}).status_code == 429
+                )
+                ada.close()
+                on_second.close()
+    finally:
+        other_store.close()

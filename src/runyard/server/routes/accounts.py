@@ -59,6 +59,13 @@ class NewUserBody(BaseModel):
     site_admin: bool = False
 
 
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disabled: bool | None = None
+    site_admin: bool | None = None
+    password: str | None = Field(default=None, max_length=1000)
+
+
 class TeamBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -233,6 +240,30 @@ def create_user(body: NewUserBody, request: Request, user: CurrentUser, store: S
     _site_admin(user)
     made = store.accounts.create_user(body.username, body.password, site_admin=body.site_admin)
     return ApiResponse({"username": made.username, "site_admin": made.site_admin}, status_code=201)
+
+
+@router.patch("/users/{username}")
+def change_user(username: str, body: UserChange, request: Request, user: CurrentUser, store: StoreDep) -> ApiResponse:
+    """Disable or enable a user, make them a site admin or not, or set their password (site admins).
+
+    A disabled user's sessions end and their keys are refused (on other replicas within seconds).
+    """
+    _accounts_only(request)
+    _site_admin(user)
+    if store.accounts.get_user(username) is None:
+        raise ApiError(404, f"no user {username!r}")
+    if username == user.username and (body.disabled or body.site_admin is False):
+        raise ApiError(400, "you cannot disable yourself or drop your own site admin role: ask another site admin")
+    if body.password is not None:
+        store.accounts.set_password(username, body.password)
+    if body.site_admin is not None:
+        store.accounts.set_site_admin(username, body.site_admin)
+    if body.disabled is not None:
+        store.accounts.set_disabled(username, body.disabled)
+    identities(request).forget_users()
+    found = store.accounts.get_user(username)
+    assert found is not None
+    return ApiResponse({"username": username, "site_admin": found.site_admin, "disabled": found.disabled})
 
 
 # -- teams ------------------------------------------------------------------------------------------------------

@@ -280,6 +280,15 @@ class Accounts:
 
         self._write("change a user", body)
 
+    def set_site_admin(self, username: str, site_admin: bool) -> None:
+        """Make ``username`` a site admin, or no longer one."""
+        done = self._write(
+            "change a user",
+            lambda c: c.execute(sa.update(users).where(users.c.username == username).values(site_admin=site_admin)),
+        )
+        if done.rowcount == 0:
+            raise NotFoundError(f"no user {username!r}")
+
     def roles(self, username: str) -> dict[str, str]:
         """The entities ``username`` belongs to with their role: their own entity (admin) and their teams."""
 
@@ -343,18 +352,23 @@ class Accounts:
         """The owner of a live key who is an enabled user (None otherwise); records the key's use."""
         now = time.time()
 
-        def body(conn: Connection) -> str | None:
+        def find(conn: Connection) -> tuple[int, str] | None:
             row = conn.execute(
                 sa.select(api_keys.c.id, api_keys.c.username, users.c.disabled)
                 .select_from(api_keys.join(users, users.c.username == api_keys.c.username))
                 .where(api_keys.c.key_hash == key_rows.hash_key(key), api_keys.c.revoked_at.is_(None))
             ).first()
-            if row is None or row.disabled:
-                return None
-            conn.execute(sa.update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
-            return str(row.username)
+            return None if row is None or row.disabled else (int(row.id), str(row.username))
 
-        return self._write("check an API key", body)
+        # Read first: a flood of wrong keys never takes the store's write lock.
+        found = self._read("check an API key", find)
+        if found is None:
+            return None
+        self._write(
+            "record an API key's use",
+            lambda c: c.execute(sa.update(api_keys).where(api_keys.c.id == found[0]).values(last_used_at=now)),
+        )
+        return found[1]
 
     # -- browser sessions -------------------------------------------------------------------------------------
 
