@@ -234,6 +234,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Maker]] = {
     ("DELETE", "/keys/{key_id}"): ("own-key", _member_key),
     ("GET", "/users"): ("site-admin", _fixed("/users")),
     ("POST", "/users"): ("site-admin", _new_user),
+    ("PATCH", "/users/{username}"): ("site-admin", _fixed("/users/vera", json={"disabled": False})),
     ("GET", "/teams"): ("signed-in", _fixed("/teams")),
     ("POST", "/teams"): ("signed-in", _new_team),
     ("GET", "/teams/{team}"): ("team-member", _fixed(f"/teams/{TEAM}")),
