@@ -255,11 +255,11 @@ ROUTES: dict[tuple[str, str], tuple[str, Maker]] = {
     ("GET", "/ingest/me"): ("key-any", _fixed("/ingest/me")),
     ("GET", "/ingest/store"): ("key-any", _fixed("/ingest/store")),
     ("POST", "/ingest/sessions/{session}/records"): ("key-write", _records),
-    # A session's id is a 128-bit secret only its writer knows: holding it (and a key) is the grant.
-    ("GET", "/ingest/sessions/{session}"): ("key-any", _on_new_session("")),
-    ("GET", "/ingest/sessions/{session}/steps"): ("key-any", _on_new_session("/steps")),
-    ("POST", "/ingest/sessions/{session}/heartbeat"): ("key-any", _on_new_session("/heartbeat")),
-    ("POST", "/ingest/sessions/{session}/crashed"): ("key-any", _on_new_session("/crashed")),
+    # A session writes a run of TEAM: only who may write TEAM's runs may use it, even knowing its id.
+    ("GET", "/ingest/sessions/{session}"): ("key-write", _on_new_session("")),
+    ("GET", "/ingest/sessions/{session}/steps"): ("key-write", _on_new_session("/steps")),
+    ("POST", "/ingest/sessions/{session}/heartbeat"): ("key-write", _on_new_session("/heartbeat")),
+    ("POST", "/ingest/sessions/{session}/crashed"): ("key-write", _on_new_session("/crashed")),
     ("GET", "/ingest/runs/{entity}/{project}/{run_id}/resume"): (
         "key-write",
         _fixed(f"/ingest/runs/{TEAM}/{{p}}/{RUN}/resume"),
@@ -427,3 +427,17 @@ def test_project_visibility_is_set_by_admins_only(tmp_path: Path) -> None:
             assert client.get(f"/api/v1/runs/{TEAM}/mixed-proj/priv").status_code == 200
             assert client.patch(f"/api/v1/runs/{TEAM}/mixed-proj/priv", json={"tags": []}).status_code == 403
     store.close()
+
+
+def test_a_session_of_a_team_run_takes_records_from_its_members_only(server: Server) -> None:
+    _, session = _running_run(server, PRIVATE_PROJECT)
+    batch = gzip.compress(msgpack.packb([[2, "row", {"_step": 0, "loss": 1.0}]]))
+    headers = {"Content-Type": "application/msgpack", "Content-Encoding": "gzip"}
+    url = f"/api/v1/ingest/sessions/{session}/records"
+    for caller in ("outsider", "viewer"):
+        with server.as_user(caller) as client:
+            refused = client.post(url, content=batch, headers=headers)
+        assert refused.status_code == 403, refused.text
+    assert server.store.session_progress(session) == 1
+    with server.as_user("member") as client:
+        assert client.post(url, content=batch, headers=headers).json()["last_seq"] == 2

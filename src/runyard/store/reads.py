@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runyard.store.blocks import decode_block
 from runyard.store.models import ProjectRecord, ResumeState, RunRecord
-from runyard.store.schema import blocks, entities, projects, runs, series
+from runyard.store.schema import blocks, entities, projects, runs, series, sessions
 
 PUBLIC = "public"
 
@@ -31,6 +31,7 @@ __all__ = [
     "resume_state",
     "run_pk",
     "series_points",
+    "session_entity",
     "visibility_of",
 ]
 
@@ -121,6 +122,19 @@ def visibility_of(conn: Connection, entity: str, project: str, run_id: str | Non
             .where(entities.c.name == entity, projects.c.name == project, runs.c.run_id == run_id)
         ).first()
     return None if found is None else (str(found[0]), str(found[1]))
+
+
+def session_entity(conn: Connection, session: str) -> str | None:
+    """The entity of the run a session writes, or None for a session the store does not know."""
+    found = conn.execute(
+        sa.select(entities.c.name)
+        .select_from(
+            sessions.join(runs, sessions.c.run_pk == runs.c.id).join(projects, runs.c.project_id == projects.c.id)
+        )
+        .join(entities, projects.c.entity_id == entities.c.id)
+        .where(sessions.c.session == session)
+    ).scalar()
+    return None if found is None else str(found)
 
 
 def public_run_ids(conn: Connection, entity: str, project: str, run_ids: Sequence[str]) -> set[str]:

@@ -257,6 +257,11 @@ class Store:
                 return keys.public_project_keys(conn, project_id)
             return keys.project_keys(conn, project_id)
 
+    def session_entity(self, session: str) -> str | None:
+        """The entity of the run ``session`` writes (None: no such session): who may send its records."""
+        with self.engine.connect() as conn:
+            return reads.session_entity(conn, session)
+
     def visibility_of(self, entity: str, project: str, run_id: str | None = None) -> tuple[str, str] | None:
         """``(project visibility, run visibility)`` of a run, or of the project alone (run visibility ``""``)
         when ``run_id`` is None; None when it does not exist. One indexed lookup: what access checks read."""
