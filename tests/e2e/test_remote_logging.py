@@ -27,6 +27,7 @@ from runyard.store import Store
 
 ENTITY = getpass.getuser()  # the SDK's default entity, and the server's for a key without a login
 KEY = "d" * 40
+_AUTH = {"Authorization": f"Bearer {KEY}"}  # the runs are private: the REST API reads them for their owner
 
 LOGS_UNTIL_TOLD = """
 import os, sys, time, runyard
@@ -257,8 +258,8 @@ def test_stop_from_the_rest_api_reaches_the_remote_trainer(
     path = f"{server.url}/api/v1/runs/{ENTITY}/p/live1"
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "logging"
-        wait_for("the run on the server", lambda: httpx.get(path, timeout=10).status_code == 200)
-        asked = httpx.post(path + "/stop", timeout=10)
+        wait_for("the run on the server", lambda: httpx.get(path, headers=_AUTH, timeout=10).status_code == 200)
+        asked = httpx.post(path + "/stop", headers=_AUTH, timeout=10)
         assert asked.status_code == 202, asked.text
         _, err = proc.communicate(timeout=60)
     finally:
@@ -266,7 +267,7 @@ def test_stop_from_the_rest_api_reaches_the_remote_trainer(
             proc.kill()
             proc.wait()
     assert "KeyboardInterrupt" in err, err
-    run = httpx.get(path, timeout=10).json()
+    run = httpx.get(path, headers=_AUTH, timeout=10).json()
     assert (run["state"], run["exit_code"]) == ("killed", 255)
 
 
@@ -344,8 +345,8 @@ def test_a_killed_remote_trainer_is_marked_crashed_at_once(
         proc.kill()
         proc.wait()
         # The crash timeout is 5 minutes: reading crashed now means the ingester process told the server.
-        wait_for("the crash mark", lambda: httpx.get(
-            f"{server.url}/api/v1/runs/{ENTITY}/p/live1", timeout=10).json()["state"] == "crashed")  # fmt: skip
+        run_url = f"{server.url}/api/v1/runs/{ENTITY}/p/live1"
+        wait_for("the crash mark", lambda: httpx.get(run_url, headers=_AUTH, timeout=10).json()["state"] == "crashed")
     finally:
         if proc.poll() is None:
             proc.kill()
