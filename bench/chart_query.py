@@ -14,6 +14,10 @@ thread) and times with httpx, ``--reps`` times each (medians and p90):
 ``series``  ``POST /api/v1/projects/bench/charts/series``: ``loss`` of all 100 runs, 1,000 buckets, full range
 ``runs``    ``POST /api/v1/projects/bench/big/runs/query``: the runs table's first page (limit 100, default order)
 
+each as three callers: the local user (``runyard ui``), a member of the ``bench`` entity (accounts on: roles
+decide), and a signed-in outsider reading the two projects made public; the last lines compare the latter two
+with the local mode (target: within 10 %).
+
 and the same two as store calls (``Store.bucket_columns_many`` and ``bucket_series_many``, ``Store.query_runs`` +
 ``count_runs``), to see what the HTTP layer adds. ``--baseline`` also times the per-series path of before
 (``Store.bucket_series`` run by run, on 5 runs, scaled to 100). Targets: series ≤ 200 ms, runs ≤ 300 ms
@@ -29,6 +33,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import socket
@@ -61,6 +66,7 @@ PG_ADMIN = os.environ.get("RUNYARD_TEST_POSTGRES_URL") or (
 PG_DB = "runyard_bench_chart"
 RUNS, STEPS, TABLE_RUNS = 100, 1_000_000, 10_000
 SERIES_TARGET_MS, RUNS_TARGET_MS = 200.0, 300.0
+ACCESS_OVERHEAD_PCT = 10.0  # a non-local user's requests against the local mode's (issue 13)
 
 
 # -- building the store --------------------------------------------------------------------------------------
@@ -144,9 +150,9 @@ def _write_series(conn: sa.Connection, sid: int, values: list[float]) -> None:
 
 
 class _Server:
-    """The real app under uvicorn on a free loopback port, in a thread."""
+    """The real app under uvicorn on a free loopback port, in a thread; ``user`` as in ``create_app``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, user: Any = None) -> None:
         import uvicorn
 
         from runyard.server import create_app
@@ -154,7 +160,7 @@ class _Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(store), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(create_app(store, user=user), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -204,28 +210,73 @@ def _bench(name: str, store: Store, reps: int, baseline: bool) -> None:
         before = _time(lambda: [store.bucket_series("bench", "charts", r, "loss") for r in some], 1)
         scaled = (before[0] * RUNS / len(some), before[1] * RUNS / len(some), None)
         _report("before: bucket_series run by run (×20)", None, scaled, "the per-series path, 5 runs scaled")
-    with _Server(store) as base, httpx.Client(base_url=base, timeout=120) as client:
+    # The projects are public for the whole section: the outsider reads them, the others read them either way.
+    for project in ("charts", "big"):
+        store.set_project_visibility("bench", project, "public")
+    try:
+        medians = _bench_http(store, body, reps)
+    finally:
+        for project in ("charts", "big"):
+            store.set_project_visibility("bench", project, "private")
+    local = medians["local"]
+    for mode, found in medians.items():
+        if mode == "local":
+            continue
+        for what, median in found.items():
+            change = (median / local[what] - 1) * 100
+            verdict = "PASS" if change <= ACCESS_OVERHEAD_PCT else "MISS"
+            print(
+                f"  {mode} vs local, {what:7}: {median:7.1f} vs {local[what]:7.1f} ms  {change:+5.1f} %  "
+                f"(target ≤ +{ACCESS_OVERHEAD_PCT:.0f} %) {verdict}"
+            )
 
-        def post(path: str, payload: dict[str, Any]) -> Any:
-            response = client.post(path, json=payload)
-            if response.status_code == 404 and "not_found" not in response.text:
-                return None
-            response.raise_for_status()
-            return response
 
-        if post("/projects/bench/charts/series", body) is None:
-            print("  http: POST /projects/{e}/{p}/series not served yet")
-        else:
-            timed = _time(lambda: post("/projects/bench/charts/series", body), reps)
-            size = len(timed[2].content)
-            _report("http: POST .../series, 100 runs", SERIES_TARGET_MS, timed, f"{size / 1e6:.1f} MB of JSON")
-        query = {"limit": 100}
-        if post("/projects/bench/big/runs/query", query) is None:
-            print("  http: POST /projects/{e}/{p}/runs/query not served yet")
-        else:
-            timed = _time(lambda: post("/projects/bench/big/runs/query", query), reps)
-            size = len(timed[2].content)
-            _report("http: POST .../runs/query, limit 100", RUNS_TARGET_MS, timed, f"{size / 1e3:.0f} kB of JSON")
+def _access_modes() -> list[tuple[str, Any]]:
+    """Who asks: the local user (``runyard ui``, no accounts), a member of the entity (roles decide, no lookup),
+    and a signed-in outsider reading the projects made public (one visibility lookup per request)."""
+    from runyard.server.deps import User
+
+    member = User("bench-member", "bench-member", local=False, roles={"bench-member": "admin", "bench": "member"})
+    outsider = User("reader", "reader", local=False, roles={"reader": "admin"})
+    return [("local", None), ("member", member), ("public", outsider)]
+
+
+def _bench_http(store: Store, body: dict[str, Any], reps: int) -> dict[str, dict[str, float]]:
+    """The two HTTP timings as each caller of :func:`_access_modes`, one server each, all started at once and
+    asked in turn (one request per caller per round), so that the machine's load weighs on each alike; returns
+    the medians by caller and request."""
+    modes = _access_modes()
+    requests = {
+        "series": ("/projects/bench/charts/series", body, SERIES_TARGET_MS, "POST .../series, 100 runs"),
+        "runs": ("/projects/bench/big/runs/query", {"limit": 100}, RUNS_TARGET_MS, "POST .../runs/query, limit 100"),
+    }
+    with contextlib.ExitStack() as stack:
+        clients = {
+            mode: stack.enter_context(httpx.Client(base_url=stack.enter_context(_Server(store, user)), timeout=120))
+            for mode, user in modes
+        }
+        times: dict[str, dict[str, list[float]]] = {mode: {what: [] for what in requests} for mode, _ in modes}
+        sizes: dict[str, int] = {}
+        for what, (path, payload, _target, _label) in requests.items():
+            for rep in range(reps + 1):  # the first round warms each server
+                for mode, client in clients.items():
+                    start = time.perf_counter()
+                    response = client.post(path, json=payload)
+                    elapsed = (time.perf_counter() - start) * 1000
+                    response.raise_for_status()
+                    sizes[what] = len(response.content)
+                    if rep:
+                        times[mode][what].append(elapsed)
+    medians: dict[str, dict[str, float]] = {}
+    for mode, by_request in times.items():
+        medians[mode] = {}
+        for what, found in by_request.items():
+            found.sort()
+            median, p90 = statistics.median(found), found[min(len(found) - 1, math.ceil(0.9 * len(found)) - 1)]
+            path, _payload, target, label = requests[what]
+            _report(f"http ({mode}): {label}", target, (median, p90, None), f"{sizes[what] / 1e3:,.0f} kB")
+            medians[mode][what] = median
+    return medians
 
 
 def main() -> None:

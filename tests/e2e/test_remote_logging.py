@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from remote_server import ServerProcess, clean_env, free_port
+from remote_server import ServerProcess, add_key, clean_env, free_port
 
 from runyard.replay import open_store, synced_into
 from runyard.sdk.remote import INIT_WAIT_S
@@ -27,6 +27,7 @@ from runyard.store import Store
 
 ENTITY = getpass.getuser()  # the SDK's default entity, and the server's for a key without a login
 KEY = "d" * 40
+_AUTH = {"Authorization": f"Bearer {KEY}"}  # the runs are private: the REST API reads them for their owner
 
 LOGS_UNTIL_TOLD = """
 import os, sys, time, runyard
@@ -82,7 +83,7 @@ while True:
 
 @pytest.fixture
 def keyed_store(store: Store) -> Store:
-    store.create_api_key("tester", "tests", key=KEY)
+    add_key(store, KEY)
     return store
 
 
@@ -257,8 +258,8 @@ def test_stop_from_the_rest_api_reaches_the_remote_trainer(
     path = f"{server.url}/api/v1/runs/{ENTITY}/p/live1"
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "logging"
-        wait_for("the run on the server", lambda: httpx.get(path, timeout=10).status_code == 200)
-        asked = httpx.post(path + "/stop", timeout=10)
+        wait_for("the run on the server", lambda: httpx.get(path, headers=_AUTH, timeout=10).status_code == 200)
+        asked = httpx.post(path + "/stop", headers=_AUTH, timeout=10)
         assert asked.status_code == 202, asked.text
         _, err = proc.communicate(timeout=60)
     finally:
@@ -266,14 +267,14 @@ def test_stop_from_the_rest_api_reaches_the_remote_trainer(
             proc.kill()
             proc.wait()
     assert "KeyboardInterrupt" in err, err
-    run = httpx.get(path, timeout=10).json()
+    run = httpx.get(path, headers=_AUTH, timeout=10).json()
     assert (run["state"], run["exit_code"]) == ("killed", 255)
 
 
 def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, servers: list[ServerProcess]) -> None:
     url = f"sqlite:///{tmp_path}/server/runyard.db"
     with Store.open(url) as store:
-        store.create_api_key("tester", "tests", key=KEY)
+        add_key(store, KEY)
     server = ServerProcess(url, tmp_path).start()
     servers.append(server)
     config = tmp_path / "config"
@@ -282,7 +283,7 @@ def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, server
     assert not (config / "login.json").exists()
     done = cli(tmp_path, "login", server.url + "/", "--key", KEY, RUNYARD_CONFIG_DIR=str(config))
     assert done.returncode == 0, done.stderr
-    assert "knows this key as tester" in done.stdout
+    assert f"knows this key as {ENTITY}" in done.stdout
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(config / "login.json").st_mode) == 0o600
 
@@ -344,8 +345,8 @@ def test_a_killed_remote_trainer_is_marked_crashed_at_once(
         proc.kill()
         proc.wait()
         # The crash timeout is 5 minutes: reading crashed now means the ingester process told the server.
-        wait_for("the crash mark", lambda: httpx.get(
-            f"{server.url}/api/v1/runs/{ENTITY}/p/live1", timeout=10).json()["state"] == "crashed")  # fmt: skip
+        run_url = f"{server.url}/api/v1/runs/{ENTITY}/p/live1"
+        wait_for("the crash mark", lambda: httpx.get(run_url, headers=_AUTH, timeout=10).json()["state"] == "crashed")
     finally:
         if proc.poll() is None:
             proc.kill()

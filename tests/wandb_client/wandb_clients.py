@@ -116,8 +116,10 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         pass
 
 
-def serve_in_thread(store_url: str, blobs: str | None = None) -> Iterator[LiveServer]:
-    """Serve a fresh app over ``store_url`` (its files' bytes in ``blobs``) until the generator is closed."""
+def serve_in_thread(store_url: str, blobs: str | None = None, *, accounts: bool = False) -> Iterator[LiveServer]:
+    """Serve a fresh app over ``store_url`` (its files' bytes in ``blobs``) until the generator is closed.
+
+    With ``accounts``, as ``runyard server`` does: :data:`KEY` then belongs to the user :data:`ENTITY`."""
     import uvicorn
 
     from runyard.server.app import create_app
@@ -125,8 +127,10 @@ def serve_in_thread(store_url: str, blobs: str | None = None) -> Iterator[LiveSe
     from runyard.store import Store
 
     store = Store.open(store_url, blobs=blobs)
-    store.create_api_key("local", "tests", key=KEY)
-    app = create_app(store, user=User(username=ENTITY, entity=ENTITY))
+    if accounts:
+        store.accounts.create_user(ENTITY, None)
+    store.create_api_key(ENTITY, "tests", key=KEY)
+    app = create_app(store, user=User(username=ENTITY, entity=ENTITY), accounts=accounts)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

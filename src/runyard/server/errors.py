@@ -25,8 +25,10 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "too_large",
     422: "invalid",
+    429: "too_many_requests",
     500: "internal",
     503: "unavailable",
 }
@@ -81,6 +83,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError) -> ApiResponse:
         return _respond(503, f"the store could not answer: {exc}", "store_error")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> ApiResponse:
+        # A number past what the database stores (SQLite: 64-bit integers) in a query's bounds or paging.
+        return _respond(400, f"a number in the request is too large for this server ({exc}); use smaller values")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> ApiResponse:

@@ -14,13 +14,14 @@ __all__ = ["console_json", "file_json", "project_json", "run_json", "sample_json
 
 
 def project_json(project: ProjectRecord) -> dict[str, Any]:
-    """A ``Project``: entity, name, run count, creation and last activity times."""
+    """A ``Project``: entity, name, run count, creation and last activity times, visibility."""
     return {
         "entity": project.entity,
         "name": project.name,
         "run_count": project.run_count,
         "created_at": project.created_at,
         "last_activity": project.last_activity,
+        "visibility": project.visibility,
     }
 
 

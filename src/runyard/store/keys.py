@@ -11,13 +11,13 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.store.key_index import list_keys
+from runyard.store.key_index import key_set, list_keys
 from runyard.store.models import ProjectKeys
 from runyard.store.schema import runs, series
 from runyard.store.sql import SqlaSql
 from runyard.store.streams import system_keys
 
-__all__ = ["chart_keys", "project_keys", "run_keys"]
+__all__ = ["chart_keys", "project_keys", "public_project_keys", "run_keys"]
 
 # The x axes every row carries: not metrics a chart would plot as a y.
 _AXES = frozenset({"_step", "_runtime", "_timestamp"})
@@ -42,6 +42,25 @@ def project_keys(conn: Connection, project_id: int) -> ProjectKeys:
         summary=listed["summary"],
         history=chart_keys(history),
         system=system_keys(conn, project_runs),
+    )
+
+
+def public_project_keys(conn: Connection, project_id: int) -> ProjectKeys:
+    """:func:`project_keys` of the project's public runs only: what an outsider may see of a project whose
+    other runs are private. Read from those runs themselves (the maintained key table counts every run)."""
+    public_runs = sa.select(runs.c.id).where(runs.c.project_id == project_id, runs.c.visibility == "public")
+    pairs: set[tuple[str, str]] = set()
+    rows = conn.execute(
+        sa.select(runs.c.config, runs.c.summary).where(runs.c.project_id == project_id, runs.c.visibility == "public")
+    )
+    for config, summary in rows:
+        pairs |= key_set(config, summary)
+    history = conn.execute(sa.select(series.c.key).where(series.c.run_pk.in_(public_runs)).distinct()).scalars()
+    return ProjectKeys(
+        config=sorted(k for root, k in pairs if root == "config" and not k.startswith("_wandb.")),
+        summary=sorted(k for root, k in pairs if root == "summary"),
+        history=chart_keys(history),
+        system=system_keys(conn, public_runs),
     )
 
 

@@ -40,6 +40,7 @@ class ProjectRecord:
     run_count: int
     created_at: float
     last_activity: float
+    visibility: str = "private"  # "private" | "public" (runyard.server.access)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RunRecord:
     username: str
     program: str
     metadata: dict[str, Any] = field(default_factory=dict)  # where and how it ran (records.MetadataBody)
-    visibility: str = "private"  # "private" | "public"; enforced once team login lands
+    visibility: str = "private"  # "private" | "public" (runyard.server.access)
     stop_requested_at: float | None = None  # when someone asked the live run to stop (Store.request_stop)
     preempting_at: float | None = None  # when the training process said it is about to be preempted
 

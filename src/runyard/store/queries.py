@@ -70,9 +70,16 @@ class _Context:
     (whose ``run_values`` answer conditions on config and summary keys, see :func:`_value_condition`)."""
 
     def __init__(
-        self, conn: Connection, now: float, crash_timeout: float, project_id: int | None = None, page: bool = False
+        self,
+        conn: Connection,
+        now: float,
+        crash_timeout: float,
+        project_id: int | None = None,
+        page: bool = False,
+        public_only: bool = False,
     ) -> None:
         self.conn = conn
+        self.public_only = public_only  # an outsider's query: only the project's public runs exist
         self.project_id = project_id
         self.page = page  # a page is wanted (ordered, limited): key tests probe per run rather than list all
         self._indexed: dict[tuple[str, str], bool] = {}
@@ -343,7 +350,15 @@ def _view_query(
         else:  # a key this backend cannot address: decode the whole root
             selected.append(sa.cast(runs.c[root], sa.Text).label(root))
             extracted[root] = None
-    return sa.select(*selected).where(runs.c.project_id == project_id), extracted
+    return sa.select(*selected).where(_in_project(project_id, ctx.public_only)), extracted
+
+
+def _in_project(project_id: int, public_only: bool) -> ColumnElement[bool]:
+    """The runs of the project; with ``public_only`` (a reader who is not a member of a private project's
+    entity) only its public runs, so that nothing private is listed, matched, ordered or counted."""
+    if public_only:
+        return sa.and_(runs.c.project_id == project_id, runs.c.visibility == "public")
+    return runs.c.project_id == project_id
 
 
 def _nonfinite(obj: dict[str, Any]) -> Any:
@@ -432,9 +447,10 @@ def _select_pks(
     crash_timeout: float,
     limit: int | None,
     offset: int,
+    public_only: bool = False,
 ) -> list[tuple[int, str]]:
     """``(row id, run id)`` of the runs that match, in order, from ``offset`` on (at most ``limit``)."""
-    ctx = _Context(conn, now, crash_timeout, project_id, page=limit is not None)
+    ctx = _Context(conn, now, crash_timeout, project_id, page=limit is not None, public_only=public_only)
     where, exact = _to_sql(node, ctx)
     by_column = order.field.kind == "column"
     by_value = None if by_column else _value_order(conn, project_id, order)
@@ -584,34 +600,52 @@ def query_runs(
     offset: int,
     now: float,
     crash_timeout: float,
+    public_only: bool = False,
 ) -> list[RunRecord]:
-    """A project's runs that match ``node``, in ``order``, from ``offset`` on (at most ``limit``)."""
+    """A project's runs that match ``node``, in ``order``, from ``offset`` on (at most ``limit``); with
+    ``public_only``, its public runs only."""
     project_id = project_pk(conn, entity, project)
     if project_id is None or limit == 0:
         return []
-    found = _select_pks(conn, project_id, node, order, now, crash_timeout, limit, offset)
+    found = _select_pks(conn, project_id, node, order, now, crash_timeout, limit, offset, public_only)
     return _load(conn, [pk for pk, _ in found], entity, project, now, crash_timeout)
 
 
 def query_run_ids(
-    conn: Connection, entity: str, project: str, node: Node, order: Order, now: float, crash_timeout: float
+    conn: Connection,
+    entity: str,
+    project: str,
+    node: Node,
+    order: Order,
+    now: float,
+    crash_timeout: float,
+    public_only: bool = False,
 ) -> list[str]:
     """The ids of all runs that match ``node``, in ``order`` (what a paging client snapshots)."""
     project_id = project_pk(conn, entity, project)
     if project_id is None:
         return []
-    return [rid for _, rid in _select_pks(conn, project_id, node, order, now, crash_timeout, None, 0)]
+    found = _select_pks(conn, project_id, node, order, now, crash_timeout, None, 0, public_only)
+    return [rid for _, rid in found]
 
 
-def count_runs(conn: Connection, entity: str, project: str, node: Node, now: float, crash_timeout: float) -> int:
-    """How many of a project's runs match ``node``."""
+def count_runs(
+    conn: Connection,
+    entity: str,
+    project: str,
+    node: Node,
+    now: float,
+    crash_timeout: float,
+    public_only: bool = False,
+) -> int:
+    """How many of a project's runs (with ``public_only``, of its public runs) match ``node``."""
     project_id = project_pk(conn, entity, project)
     if project_id is None:
         return 0
-    ctx = _Context(conn, now, crash_timeout, project_id)
+    ctx = _Context(conn, now, crash_timeout, project_id, public_only=public_only)
     where, exact = _to_sql(node, ctx)
     if exact:
-        query = sa.select(sa.func.count()).select_from(runs).where(runs.c.project_id == project_id)
+        query = sa.select(sa.func.count()).select_from(runs).where(_in_project(project_id, public_only))
         if where is not None:
             query = query.where(where)
         return int(conn.execute(query).scalar_one())
@@ -632,16 +666,23 @@ def field_values(conn: Connection, project_id: int, field: Field) -> dict[str, A
 
 
 def get_runs(
-    conn: Connection, entity: str, project: str, run_ids: Iterable[str], now: float, crash_timeout: float
+    conn: Connection,
+    entity: str,
+    project: str,
+    run_ids: Iterable[str],
+    now: float,
+    crash_timeout: float,
+    public_only: bool = False,
 ) -> list[RunRecord]:
-    """The runs with these ids, in the order given; ids with no run are left out."""
+    """The runs with these ids, in the order given; ids with no run (or, with ``public_only``, no public run)
+    are left out."""
     project_id = project_pk(conn, entity, project)
     wanted = list(dict.fromkeys(run_ids))
     if project_id is None or not wanted:
         return []
     found: dict[str, RunRecord] = {}
     for chunk in _chunks(wanted):
-        query = sa.select(runs).where(runs.c.project_id == project_id, runs.c.run_id.in_(chunk))
+        query = sa.select(runs).where(_in_project(project_id, public_only), runs.c.run_id.in_(chunk))
         for row in conn.execute(query).mappings():
             found[row["run_id"]] = RunRecord.from_row(row, entity, project, now, crash_timeout)
     return [found[rid] for rid in wanted if rid in found]

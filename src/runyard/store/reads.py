@@ -17,7 +17,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from runyard.store.blocks import decode_block
 from runyard.store.models import ProjectRecord, ResumeState, RunRecord
-from runyard.store.schema import blocks, entities, projects, runs, series
+from runyard.store.schema import blocks, entities, projects, runs, series, sessions
+
+PUBLIC = "public"
 
 __all__ = [
     "get_run",
@@ -25,9 +27,12 @@ __all__ = [
     "history_keys",
     "list_projects",
     "list_runs",
+    "public_run_ids",
     "resume_state",
     "run_pk",
     "series_points",
+    "session_entity",
+    "visibility_of",
 ]
 
 _RUN_JOIN = runs.join(projects, runs.c.project_id == projects.c.id).join(
@@ -69,16 +74,28 @@ def list_runs(conn: Connection, entity: str, project: str, now: float, crash_tim
     return [RunRecord.from_row(row, entity, project, now, crash_timeout) for row in rows]
 
 
-def list_projects(conn: Connection, entity: str | None, name: str | None = None) -> list[ProjectRecord]:
-    run_count = sa.select(sa.func.count(runs.c.id)).where(runs.c.project_id == projects.c.id).scalar_subquery()
+def list_projects(
+    conn: Connection, entity: str | None, name: str | None = None, readable: frozenset[str] | None = None
+) -> list[ProjectRecord]:
+    """Projects, most recently active first. With ``readable`` (the entities whose private things the reader
+    may see; None: all), a project of another entity is listed only when it is public or holds a public run,
+    and its run count counts only what the reader may read: a private run is not even counted."""
+    counted = runs.c.project_id == projects.c.id
+    query = sa.select(
+        entities.c.name.label("entity"),
+        projects.c.name,
+        projects.c.created_at,
+        projects.c.last_activity,
+        projects.c.visibility,
+    )
+    if readable is not None:
+        whole = sa.or_(entities.c.name.in_(sorted(readable)), projects.c.visibility == PUBLIC)
+        public_run = sa.and_(counted, runs.c.visibility == PUBLIC)
+        query = query.where(sa.or_(whole, sa.exists().where(public_run)))
+        counted = sa.and_(counted, sa.or_(whole, runs.c.visibility == PUBLIC))
+    run_count = sa.select(sa.func.count(runs.c.id)).where(counted).scalar_subquery()
     query = (
-        sa.select(
-            entities.c.name.label("entity"),
-            projects.c.name,
-            run_count.label("run_count"),
-            projects.c.created_at,
-            projects.c.last_activity,
-        )
+        query.add_columns(run_count.label("run_count"))
         .select_from(projects.join(entities, projects.c.entity_id == entities.c.id))
         .order_by(projects.c.last_activity.desc(), projects.c.id.desc())
     )
@@ -87,6 +104,58 @@ def list_projects(conn: Connection, entity: str | None, name: str | None = None)
     if name is not None:
         query = query.where(projects.c.name == name)
     return [ProjectRecord(**row) for row in conn.execute(query).mappings()]
+
+
+def visibility_of(conn: Connection, entity: str, project: str, run_id: str | None) -> tuple[str, str] | None:
+    """``(project visibility, run visibility)`` of a run (run visibility ``""`` when ``run_id`` is None: the
+    project alone), or None when there is no such project or run."""
+    if run_id is None:
+        found = conn.execute(
+            sa.select(projects.c.visibility, sa.literal(""))
+            .select_from(projects.join(entities, projects.c.entity_id == entities.c.id))
+            .where(entities.c.name == entity, projects.c.name == project)
+        ).first()
+    else:
+        found = conn.execute(
+            sa.select(projects.c.visibility, runs.c.visibility)
+            .select_from(_RUN_JOIN)
+            .where(entities.c.name == entity, projects.c.name == project, runs.c.run_id == run_id)
+        ).first()
+    return None if found is None else (str(found[0]), str(found[1]))
+
+
+def session_entity(conn: Connection, session: str) -> str | None:
+    """The entity of the run a session writes, or None for a session the store does not know."""
+    found = conn.execute(
+        sa.select(entities.c.name)
+        .select_from(
+            sessions.join(runs, sessions.c.run_pk == runs.c.id).join(projects, runs.c.project_id == projects.c.id)
+        )
+        .join(entities, projects.c.entity_id == entities.c.id)
+        .where(sessions.c.session == session)
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def public_run_ids(conn: Connection, entity: str, project: str, run_ids: Sequence[str]) -> set[str]:
+    """Which of ``run_ids`` are runs of the project whose visibility is public."""
+    wanted = list(dict.fromkeys(run_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            conn.execute(
+                sa.select(runs.c.run_id)
+                .select_from(_RUN_JOIN)
+                .where(
+                    entities.c.name == entity,
+                    projects.c.name == project,
+                    runs.c.run_id.in_(chunk),
+                    runs.c.visibility == PUBLIC,
+                )
+            ).scalars()
+        )
+    return found
 
 
 def resume_state(conn: Connection, entity: str, project: str, run_id: str) -> ResumeState | None:

@@ -54,6 +54,7 @@ from runyard.store.models import (
 )
 from runyard.store.patterns import compile_pattern
 from runyard.store.sampling import Bucket, BucketColumns
+from runyard.store.schema import projects as projects_table
 from runyard.store.schema import store_settings
 from runyard.store.sql import SqlaSql
 
@@ -88,6 +89,10 @@ class Store:
 
         self.artifacts = Artifacts(self)
         """Artifacts: versions, aliases, files, lineage, retention and blob gc (:mod:`runyard.store.artifacts`)."""
+        from runyard.store.accounts.room import Accounts
+
+        self.accounts = Accounts(self)
+        """Users, teams, API keys, browser sessions, invitations (:class:`runyard.store.accounts.room.Accounts`)."""
         from runyard.store.sweeps.room import Sweeps
 
         self.sweeps = Sweeps(self)
@@ -216,32 +221,57 @@ class Store:
         with self.engine.connect() as conn:
             return reads.list_runs(conn, entity, project, time.time(), self.crash_timeout)
 
-    def list_projects(self, entity: str | None = None, *, search: str | None = None) -> list[ProjectRecord]:
+    def list_projects(
+        self, entity: str | None = None, *, search: str | None = None, readable: frozenset[str] | None = None
+    ) -> list[ProjectRecord]:
         """Projects (of one entity, or all), most recently active first.
 
-        With ``search``, only projects whose name contains it (ignoring case).
+        With ``search``, only projects whose name contains it (ignoring case). ``readable`` narrows the list
+        to what a reader may see (see :func:`runyard.server.access.readable_entities`; None: everything): the
+        projects of those entities, public projects, and projects holding a public run, each counting only
+        the runs the reader may read.
         """
         with self.engine.connect() as conn:
-            found = reads.list_projects(conn, entity)
+            found = reads.list_projects(conn, entity, readable=readable)
         if search:
             needle = search.casefold()
             found = [p for p in found if needle in p.name.casefold()]
         return found
 
-    def get_project(self, entity: str, project: str) -> ProjectRecord | None:
-        """One project, or None."""
+    def get_project(self, entity: str, project: str, *, readable: frozenset[str] | None = None) -> ProjectRecord | None:
+        """One project, or None (also when ``readable`` leaves it out, see :meth:`list_projects`)."""
         with self.engine.connect() as conn:
-            found = reads.list_projects(conn, entity, project)
+            found = reads.list_projects(conn, entity, project, readable=readable)
         return found[0] if found else None
 
-    def project_keys(self, entity: str, project: str) -> ProjectKeys:
+    def project_keys(self, entity: str, project: str, *, public_only: bool = False) -> ProjectKeys:
         """Every flattened config, summary, history and system key that any run of the project has, sorted.
 
-        History keys leave out ``_step``, ``_runtime``, ``_timestamp`` and ``system/*``. Raises
+        History keys leave out ``_step``, ``_runtime``, ``_timestamp`` and ``system/*``. With ``public_only``,
+        the keys of its public runs only (what an outsider may see). Raises
         :class:`~runyard.errors.NotFoundError` when the project does not exist.
         """
         with self.engine.connect() as conn:
-            return keys.project_keys(conn, self._project_pk(conn, entity, project))
+            project_id = self._project_pk(conn, entity, project)
+            if public_only:
+                return keys.public_project_keys(conn, project_id)
+            return keys.project_keys(conn, project_id)
+
+    def session_entity(self, session: str) -> str | None:
+        """The entity of the run ``session`` writes (None: no such session): who may send its records."""
+        with self.engine.connect() as conn:
+            return reads.session_entity(conn, session)
+
+    def visibility_of(self, entity: str, project: str, run_id: str | None = None) -> tuple[str, str] | None:
+        """``(project visibility, run visibility)`` of a run, or of the project alone (run visibility ``""``)
+        when ``run_id`` is None; None when it does not exist. One indexed lookup: what access checks read."""
+        with self.engine.connect() as conn:
+            return reads.visibility_of(conn, entity, project, run_id)
+
+    def public_run_ids(self, entity: str, project: str, run_ids: Sequence[str]) -> set[str]:
+        """Which of ``run_ids`` name public runs of the project."""
+        with self.engine.connect() as conn:
+            return reads.public_run_ids(conn, entity, project, run_ids)
 
     def run_keys(self, entity: str, project: str, run_id: str) -> tuple[list[str], list[str]]:
         """``(history keys, system keys)`` of one run, sorted, history as :meth:`project_keys` lists it.
@@ -489,6 +519,27 @@ class Store:
             raise NotFoundError(f"no run {entity}/{project}/{run_id}")
         return found
 
+    def set_project_visibility(self, entity: str, project: str, visibility: str) -> ProjectRecord:
+        """Make a project ``"private"`` (members of its entity) or ``"public"`` (anyone, read-only); returns it.
+
+        Raises :class:`~runyard.errors.NotFoundError` when the project does not exist and
+        :class:`~runyard.errors.UsageError` for another word.
+        """
+        if visibility not in run_edits.VISIBILITIES:
+            raise UsageError(f"visibility must be 'private' or 'public', not {visibility!r}")
+        try:
+            with self._write_engine.begin() as conn:
+                project_id = self._project_pk(conn, entity, project)
+                conn.execute(
+                    sa.update(projects_table).where(projects_table.c.id == project_id).values(visibility=visibility)
+                )
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not change the visibility of {entity}/{project}: {exc}") from exc
+        found = self.get_project(entity, project)
+        if found is None:  # deleted meanwhile
+            raise NotFoundError(f"no project {entity}/{project}")
+        return found
+
     def delete_run(self, entity: str, project: str, run_id: str) -> bool:
         """Delete a run and all its data (sessions, history, console, system metrics, files).
 
@@ -647,6 +698,7 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
         search: str | None = None,
+        public_only: bool = False,
     ) -> list[RunRecord]:
         """A project's runs matching W&B-style ``filters``, sorted by ``order``, from ``offset`` (at most ``limit``).
 
@@ -655,13 +707,13 @@ class Store:
         the order field come last either way. ``search`` is a regular expression (RE2 syntax, matched in linear
         time: see :mod:`runyard.store.patterns`) that must match somewhere in the display name, ignoring case.
         Raises :class:`~runyard.errors.FilterError` for a bad filter, search pattern or order.
-        An unknown project has no runs.
+        An unknown project has no runs. With ``public_only`` (an outsider's query), only the public runs exist.
         """
         node, parsed = _filter_node(filters, search), parse_order(order)
         _check_page(limit, offset)
         with self.engine.connect() as conn:
             return queries.query_runs(
-                conn, entity, project, node, parsed, limit, offset, time.time(), self.crash_timeout
+                conn, entity, project, node, parsed, limit, offset, time.time(), self.crash_timeout, public_only
             )
 
     def count_runs(
@@ -671,11 +723,12 @@ class Store:
         *,
         filters: Mapping[str, Any] | Node | None = None,
         search: str | None = None,
+        public_only: bool = False,
     ) -> int:
         """How many of a project's runs match ``filters`` and ``search`` (see :meth:`query_runs`)."""
         node = _filter_node(filters, search)
         with self.engine.connect() as conn:
-            return queries.count_runs(conn, entity, project, node, time.time(), self.crash_timeout)
+            return queries.count_runs(conn, entity, project, node, time.time(), self.crash_timeout, public_only)
 
     def query_run_ids(
         self,
@@ -685,12 +738,15 @@ class Store:
         filters: Mapping[str, Any] | Node | None = None,
         order: str | Order | None = "-created_at",
         search: str | None = None,
+        public_only: bool = False,
     ) -> list[str]:
         """The ids of every run matching ``filters`` and ``search``, in ``order``: a snapshot for paging (see
         :meth:`get_runs`)."""
         node, parsed = _filter_node(filters, search), parse_order(order)
         with self.engine.connect() as conn:
-            return queries.query_run_ids(conn, entity, project, node, parsed, time.time(), self.crash_timeout)
+            return queries.query_run_ids(
+                conn, entity, project, node, parsed, time.time(), self.crash_timeout, public_only
+            )
 
     def group_runs(
         self,
@@ -701,6 +757,7 @@ class Store:
         filters: Mapping[str, Any] | Node | None = None,
         search: str | None = None,
         order: str | Order | None = "-created_at",
+        public_only: bool = False,
     ) -> list[RunGroup]:
         """The runs matching ``filters`` and ``search``, sorted by ``order``, grouped by one field's value.
 
@@ -715,13 +772,18 @@ class Store:
             project_id = queries.project_pk(conn, entity, project)
             if project_id is None:
                 return []
-            ids = queries.query_run_ids(conn, entity, project, node, parsed, time.time(), self.crash_timeout)
+            ids = queries.query_run_ids(
+                conn, entity, project, node, parsed, time.time(), self.crash_timeout, public_only
+            )
             return groups.group_runs(conn, project_id, ids, field)
 
-    def get_runs(self, entity: str, project: str, run_ids: Sequence[str]) -> list[RunRecord]:
-        """The runs with these ids, in the order given; ids with no run (deleted meanwhile) are left out."""
+    def get_runs(
+        self, entity: str, project: str, run_ids: Sequence[str], *, public_only: bool = False
+    ) -> list[RunRecord]:
+        """The runs with these ids, in the order given; ids with no run (deleted meanwhile; with ``public_only``,
+        no public run) are left out."""
         with self.engine.connect() as conn:
-            return queries.get_runs(conn, entity, project, run_ids, time.time(), self.crash_timeout)
+            return queries.get_runs(conn, entity, project, run_ids, time.time(), self.crash_timeout, public_only)
 
     def bucket_series(
         self,

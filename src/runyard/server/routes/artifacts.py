@@ -1,5 +1,8 @@
 """Artifacts over REST: a project's types, collections and versions, a version's files (with download), lineage
-(which run logged a version, which runs used it) and a run's inputs and outputs. Read-only for now."""
+(which run logged a version, which runs used it) and a run's inputs and outputs. Read-only for now.
+
+A project's artifacts are readable by whoever may read the whole project (members, or anyone when it is public).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from runyard.errors import NotFoundError
 from runyard.server.deps import CurrentUser, StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
+from runyard.server.guards import require_project, require_run
 from runyard.store import Store
 from runyard.store.artifacts.models import ArtifactVersion
 
@@ -58,6 +62,7 @@ def _version(store: Store, entity: str, project: str, name: str, version: str) -
 @router.get(PROJECT)
 def project_artifacts(entity: str, project: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The project's artifact types, each with its collections (name, description, how many versions)."""
+    require_project(store, user, entity, project)
     if store.get_project(entity, project) is None:
         raise ApiError(404, f"no project {entity}/{project}")
     types = []
@@ -73,6 +78,7 @@ def project_artifacts(entity: str, project: str, store: StoreDep, user: CurrentU
 @router.get(PROJECT + "/{name}")
 def collection_versions(entity: str, project: str, name: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The collection's versions, newest first."""
+    require_project(store, user, entity, project)
     found = store.artifacts.collection(entity, project, name)
     if found is None:
         raise ApiError(404, f"no artifact {name!r} in {entity}/{project}")
@@ -85,6 +91,7 @@ def version_detail(
     entity: str, project: str, name: str, version: str, store: StoreDep, user: CurrentUser
 ) -> ApiResponse:
     """One version (``v3``, an alias, or a digest): its files, the run that logged it and the runs that used it."""
+    require_project(store, user, entity, project)
     found = _version(store, entity, project, name, version)
     base = f"/api/v1/projects/{quote(entity)}/{quote(project)}/artifacts/{quote(name)}/{found.version}/files/"
     files = [
@@ -106,6 +113,7 @@ def version_file(
     entity: str, project: str, name: str, version: str, path: str, store: StoreDep, user: CurrentUser
 ) -> StreamingResponse:
     """One file's bytes (a reference's bytes are where its URI points: 404 naming it)."""
+    require_project(store, user, entity, project)
     found = _version(store, entity, project, name, version)
     entry = next((f for f in store.artifacts.files(found) if f.path == path), None)
     if entry is None:
@@ -120,6 +128,7 @@ def version_file(
 @router.get("/runs/{entity}/{project}/{run_id}/artifacts")
 def run_artifacts(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """A run's artifact outputs (``logged``) and inputs (``used``)."""
+    require_run(store, user, entity, project, run_id)
     try:
         logged = store.artifacts.run_artifacts(entity, project, run_id, "logged")
         used = store.artifacts.run_artifacts(entity, project, run_id, "used")

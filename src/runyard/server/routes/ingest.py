@@ -27,10 +27,12 @@ from starlette.concurrency import run_in_threadpool
 
 from runyard.errors import IngestGapError
 from runyard.records import KIND_START, Record
+from runyard.server.access import can_write, readable_entities
 from runyard.server.auth import KeyUser, authorize_write
-from runyard.server.deps import StoreDep
+from runyard.server.deps import StoreDep, User
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
+from runyard.store import Store
 
 __all__ = ["MAX_BODY_BYTES", "MAX_RECORDS_BYTES", "PATH_PREFIX", "router"]
 
@@ -62,6 +64,30 @@ _RECORDS_BODY: dict[str, Any] = {
 }
 
 
+def authorize_session(request: Request, user: User, store: Store, session: str) -> None:
+    """Raise 403 unless ``user`` may write the run ``session`` writes (a session the store does not know yet passes:
+    its start record is checked when it arrives). The session's entity never changes, so it is remembered: a run
+    sending a batch every quarter second costs one lookup, and none in local mode."""
+    if readable_entities(user) is None:
+        return  # local mode and site admins: anything
+    state = request.app.state
+    known: dict[str, str] | None = getattr(state, "session_entities", None)
+    if known is None:  # derived from the store and never changing: nothing a second replica could miss
+        known = state.session_entities = {}
+    entity = known.get(session)
+    if entity is None:
+        entity = store.session_entity(session)
+        if entity is None:
+            return
+        if len(known) > 100_000:
+            known.clear()
+        known[session] = entity
+    if not can_write(user, entity):
+        raise ApiError(
+            403, f"{user.username or 'this key'} may not write runs of {entity!r}, whose run this session is"
+        )
+
+
 @router.get("/me")
 def me(user: KeyUser) -> ApiResponse:
     """The key's owner and the entity runs go to by default (``runyard login`` checks its key with this)."""
@@ -89,6 +115,9 @@ async def ingest_records(session: SessionId, request: Request, user: KeyUser, st
         if records and records[0][1] == KIND_START:
             start = records[0][2]
             authorize_write(user, str(start.get("entity") or ""), str(start.get("project") or ""))
+            if not user.local:
+                start["username"] = user.username  # the run's author is the key's owner, not the machine's user
+        authorize_session(request, user, store, session)
         try:
             last = store.ingest(records, session=session)
         except IngestGapError as exc:
@@ -99,8 +128,9 @@ async def ingest_records(session: SessionId, request: Request, user: KeyUser, st
 
 
 @router.get("/sessions/{session}")
-def session_state(session: SessionId, user: KeyUser, store: StoreDep) -> ApiResponse:
+def session_state(session: SessionId, request: Request, user: KeyUser, store: StoreDep) -> ApiResponse:
     """The session's last applied seq (0: the server has none of it) and when its run was asked to stop."""
+    authorize_session(request, user, store, session)
     return ApiResponse(
         {
             "session": session,
@@ -111,9 +141,10 @@ def session_state(session: SessionId, user: KeyUser, store: StoreDep) -> ApiResp
 
 
 @router.get("/sessions/{session}/steps")
-def session_steps(session: SessionId, user: KeyUser, store: StoreDep) -> ApiResponse:
+def session_steps(session: SessionId, request: Request, user: KeyUser, store: StoreDep) -> ApiResponse:
     """How many steps (history rows) the store holds for the session's run, all its sessions together: what
     ``finish()`` and ``runyard sync`` report, read back rather than counted by the sender."""
+    authorize_session(request, user, store, session)
     return ApiResponse({"session": session, "steps": store.stored_steps(session)})
 
 
@@ -123,6 +154,7 @@ async def heartbeat(session: SessionId, request: Request, user: KeyUser, store: 
     await _read_body(request, _MAX_SMALL_BODY)
 
     def beat() -> dict[str, Any]:
+        authorize_session(request, user, store, session)
         store.heartbeat(session, time.time())
         return {"stop_requested_at": store.stop_requested_at(session)}
 
@@ -133,7 +165,12 @@ async def heartbeat(session: SessionId, request: Request, user: KeyUser, store: 
 async def crashed(session: SessionId, request: Request, user: KeyUser, store: StoreDep) -> ApiResponse:
     """The session's process died without finishing: its run reads crashed now, not after the timeout."""
     await _read_body(request, _MAX_SMALL_BODY)
-    return ApiResponse({"marked": await run_in_threadpool(store.mark_crashed, session)})
+
+    def mark() -> bool:
+        authorize_session(request, user, store, session)
+        return store.mark_crashed(session)
+
+    return ApiResponse({"marked": await run_in_threadpool(mark)})
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/resume", response_class=Response)

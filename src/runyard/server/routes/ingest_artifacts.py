@@ -25,7 +25,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from runyard.errors import NotFoundError, StoreError
-from runyard.server.auth import KeyUser, authorize_write
+from runyard.server.auth import KeyUser, authorize_read, authorize_write
 from runyard.server.deps import StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
@@ -115,7 +115,7 @@ def collection_type(entity: str, project: str, name: str, user: KeyUser, store: 
 @router.get("/artifacts/{entity}/{project}/{name}/versions/{spec}")
 def artifact_version(entity: str, project: str, name: str, spec: str, user: KeyUser, store: StoreDep) -> ApiResponse:
     """The version ``spec`` (``vN``, an alias or a manifest digest) of the collection, with its files."""
-    authorize_write(user, entity, project)
+    authorize_read(user, store, entity, project)
     try:
         version = store.artifacts.get(f"{entity}/{project}/{name}:{spec}", entity, project)
     except NotFoundError as exc:

@@ -10,9 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from runyard.server.deps import CurrentUser, StoreDep
+from runyard.server.deps import CurrentUser, StoreDep, User
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
+from runyard.server.guards import project_view, require_run
+from runyard.store import Store
 
 router = APIRouter(tags=["media"])
 
@@ -28,6 +30,17 @@ def _run_list(runs: str | None) -> list[str] | None:
     return [r for r in runs.split(",") if r]
 
 
+def _readable_runs(store: Store, user: User, entity: str, project: str, run_ids: list[str] | None) -> list[str] | None:
+    """``run_ids`` (None: every run of the project) narrowed to the runs ``user`` may read: an outsider's
+    panels see a project's public runs only."""
+    if not project_view(store, user, entity, project).public_only:
+        return run_ids
+    if run_ids is None:
+        return store.query_run_ids(entity, project, public_only=True)
+    public = store.public_run_ids(entity, project, run_ids)
+    return [r for r in run_ids if r in public]
+
+
 @router.get(PROJECT + "/keys")
 def media_keys(
     entity: str,
@@ -38,7 +51,7 @@ def media_keys(
 ) -> ApiResponse:
     """The media keys (history keys whose values are media references) and their reference ``type``, and the
     custom charts (``plots``: config ``_wandb.visualize`` specs of ``wandb.plot.*``) of the runs named."""
-    run_ids = _run_list(runs)
+    run_ids = _readable_runs(store, user, entity, project, _run_list(runs))
     found = store.media.keys(entity, project, run_ids)
     plots: dict[str, dict[str, Any]] = {}
     if run_ids:
@@ -64,7 +77,7 @@ def media_at(
     step: int | None = Query(None, description="the step to show; the last logged when left out"),
 ) -> ApiResponse:
     """Every step any of the runs logged ``key`` at, and each run's reference at its last step <= ``step``."""
-    run_ids = _run_list(runs) or []
+    run_ids = _readable_runs(store, user, entity, project, _run_list(runs) or []) or []
     return ApiResponse(store.media.at_step(entity, project, run_ids, key, step).to_json())
 
 
@@ -81,7 +94,7 @@ def media_range(
     limit: int = Query(100, ge=1, le=MAX_RANGE, description="references per run at most"),
 ) -> ApiResponse:
     """Each run's references of ``key`` at steps ``min_step..max_step``, in run then step order."""
-    run_ids = _run_list(runs) or []
+    run_ids = _readable_runs(store, user, entity, project, _run_list(runs) or []) or []
     return ApiResponse({"items": store.media.between(entity, project, run_ids, key, min_step, max_step, limit)})
 
 
@@ -98,6 +111,7 @@ def histogram(
     max_step: int | None = Query(None),
 ) -> ApiResponse:
     """``key``'s histograms as a step x bin matrix: ``values`` holds ``len(steps)`` rows of ``bins`` means."""
+    require_run(store, user, entity, project, run_id)
     matrix = store.media.histogram(entity, project, run_id, key, buckets=buckets, min_step=min_step, max_step=max_step)
     return ApiResponse(matrix.to_json())
 
@@ -118,6 +132,7 @@ def table(
     where: str | None = Query(None, description="JSON list of [column, op, value], op one of = != < <= > >="),
 ) -> ApiResponse:
     """One page of a logged table, sorted and filtered server-side (a million rows page as fast as ten)."""
+    require_run(store, user, entity, project, run_id)
     conditions: list[tuple[str, str, Any]] = []
     if where:
         try:

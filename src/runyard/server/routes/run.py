@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from runyard.server.deps import CurrentUser, StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
+from runyard.server.guards import require_run
 from runyard.server.views import console_json, file_json, run_json, sample_json
 from runyard.store import RunRecord, Store
 
@@ -42,6 +43,7 @@ def _run(store: Store, entity: str, project: str, run_id: str) -> RunRecord:
 @router.get(RUN)
 def get_run(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The run, with where and how it ran (``metadata``)."""
+    require_run(store, user, entity, project, run_id)
     return ApiResponse(run_json(_run(store, entity, project, run_id), metadata=True))
 
 
@@ -50,6 +52,7 @@ def patch_run(
     entity: str, project: str, run_id: str, body: RunPatch, store: StoreDep, user: CurrentUser
 ) -> ApiResponse:
     """Rename the run, or change its notes, tags or visibility."""
+    require_run(store, user, entity, project, run_id, "write")
     updated = store.update_run(
         entity, project, run_id, name=body.name, notes=body.notes, tags=body.tags, visibility=body.visibility
     )
@@ -59,6 +62,7 @@ def patch_run(
 @router.delete(RUN, status_code=204)
 def delete_run(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> Response:
     """Delete the run and all its data."""
+    require_run(store, user, entity, project, run_id, "write")
     if not store.delete_run(entity, project, run_id):
         raise ApiError(404, f"no run {entity}/{project}/{run_id}")
     return Response(status_code=204)
@@ -67,6 +71,7 @@ def delete_run(entity: str, project: str, run_id: str, store: StoreDep, user: Cu
 @router.post(RUN + "/stop", status_code=202)
 def stop_run(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """Ask a live run to stop: its training process receives KeyboardInterrupt and the run ends ``killed``."""
+    require_run(store, user, entity, project, run_id, "write")
     return ApiResponse(run_json(store.request_stop(entity, project, run_id), metadata=True), status_code=202)
 
 
@@ -91,6 +96,7 @@ def mark_killed(
 
     409 when the run has already ended. Who and why are kept in ``metadata.marked_killed``.
     """
+    require_run(store, user, entity, project, run_id, "write")
     reason = body.reason if body is not None else None
     return ApiResponse(
         run_json(store.mark_killed(entity, project, run_id, by=user.username, reason=reason), metadata=True)
@@ -100,6 +106,7 @@ def mark_killed(
 @router.get(RUN + "/keys")
 def run_keys(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The run's history keys (without the x axes and ``system/*``) and system-metrics keys, sorted."""
+    require_run(store, user, entity, project, run_id)
     history, system = store.run_keys(entity, project, run_id)
     return ApiResponse({"history": history, "system": system})
 
@@ -116,6 +123,7 @@ def console(
     search: str | None = Query(None, description="keep lines containing this text, ignoring case"),
 ) -> ApiResponse:
     """Console lines after line ``after``, in order; ``next_after`` is what to ask with next."""
+    require_run(store, user, entity, project, run_id)
     _run(store, entity, project, run_id)
     # Counted before reading: lines that arrive in between are then never skipped by next_after.
     total = store.console_count(entity, project, run_id)
@@ -137,6 +145,7 @@ def system(
     after: float = Query(0.0, description="unix time of the last sample the client has; 0 for all"),
 ) -> ApiResponse:
     """System-metrics samples taken after ``after``, in time order."""
+    require_run(store, user, entity, project, run_id)
     _run(store, entity, project, run_id)
     samples = store.system_samples(entity, project, run_id, after=after)
     return ApiResponse({"samples": [sample_json(s) for s in samples]})
@@ -145,6 +154,7 @@ def system(
 @router.get(RUN + "/files")
 def files(entity: str, project: str, run_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The run's files: those it saved, and those derived from its data (``output.log``, ``config.yaml``...)."""
+    require_run(store, user, entity, project, run_id)
     _run(store, entity, project, run_id)
     return ApiResponse({"files": [file_json(f) for f in store.files(entity, project, run_id)]})
 
@@ -152,6 +162,7 @@ def files(entity: str, project: str, run_id: str, store: StoreDep, user: Current
 @router.get(RUN + "/files/{name:path}")
 def file_content(entity: str, project: str, run_id: str, name: str, store: StoreDep, user: CurrentUser) -> Response:
     """One file's bytes."""
+    require_run(store, user, entity, project, run_id)
     _run(store, entity, project, run_id)
     found = store.file_stream(entity, project, run_id, name)
     if found is None:

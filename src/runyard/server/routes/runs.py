@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.server.deps import CurrentUser, StoreDep
 from runyard.server.encoding import ApiResponse, finite
+from runyard.server.guards import project_view
 from runyard.server.views import run_json
 from runyard.store.sampling import BucketColumns
 
@@ -63,8 +64,9 @@ class SeriesQuery(BaseModel):
 @router.post("/projects/{entity}/{project}/runs/query")
 def query_runs(entity: str, project: str, body: RunQuery, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """A page of the project's runs matching ``filters`` and ``search``, sorted by ``order``, with the total."""
+    public_only = project_view(store, user, entity, project).public_only
     # The total first: a bad filter or pattern is reported before any page is fetched.
-    total = store.count_runs(entity, project, filters=body.filters, search=body.search)
+    total = store.count_runs(entity, project, filters=body.filters, search=body.search, public_only=public_only)
     runs = store.query_runs(
         entity,
         project,
@@ -73,6 +75,7 @@ def query_runs(entity: str, project: str, body: RunQuery, store: StoreDep, user:
         order=body.order,
         limit=body.limit,
         offset=body.offset,
+        public_only=public_only,
     )
     return ApiResponse({"total": total, "runs": [run_json(run) for run in runs]})
 
@@ -80,8 +83,15 @@ def query_runs(entity: str, project: str, body: RunQuery, store: StoreDep, user:
 @router.post("/projects/{entity}/{project}/runs/groups")
 def group_runs(entity: str, project: str, body: GroupQuery, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The matching runs grouped by one field; groups in the order of their first run."""
+    public_only = project_view(store, user, entity, project).public_only
     groups = store.group_runs(
-        entity, project, body.group_by, filters=body.filters, search=body.search, order=body.order
+        entity,
+        project,
+        body.group_by,
+        filters=body.filters,
+        search=body.search,
+        order=body.order,
+        public_only=public_only,
     )
     return ApiResponse({"groups": [{"value": g.value, "count": g.count, "run_ids": g.run_ids} for g in groups]})
 
@@ -89,13 +99,17 @@ def group_runs(entity: str, project: str, body: GroupQuery, store: StoreDep, use
 @router.post("/projects/{entity}/{project}/series")
 def series(entity: str, project: str, body: SeriesQuery, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """Chart data: each (run, key) cut into equal-width x buckets with min, max and last; columnar."""
+    run_ids = body.runs
+    if project_view(store, user, entity, project).public_only:
+        public = store.public_run_ids(entity, project, run_ids)
+        run_ids = [r for r in run_ids if r in public]  # a private run's series do not exist for an outsider
     # The columnar form of Store.bucket_series_many: no Python object per bucket (a 100-run chart has 100,000).
     found = store.bucket_columns_many(
-        entity, project, body.runs, body.keys, x_axis=body.x, min_x=body.x_min, max_x=body.x_max, buckets=body.buckets
+        entity, project, run_ids, body.keys, x_axis=body.x, min_x=body.x_min, max_x=body.x_max, buckets=body.buckets
     )
     out = [
         _columns(run_id, key, found[(run_id, key)])
-        for run_id in dict.fromkeys(body.runs)
+        for run_id in dict.fromkeys(run_ids)
         for key in dict.fromkeys(body.keys)
         if (run_id, key) in found
     ]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from runyard.server.auth import KeyUser, authorize_write
+from runyard.server.auth import KeyUser, authorize_read, authorize_write
 from runyard.server.deps import StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
@@ -77,7 +77,9 @@ def find_sweep(
     path: str, user: KeyUser, store: StoreDep, entity: str | None = None, project: str | None = None
 ) -> ApiResponse:
     """The sweep ``path`` names (``entity/project/id``, ``project/id`` or an id)."""
-    return ApiResponse(sweep_json(store.sweeps.find(path, entity=entity, project=project)))
+    found = store.sweeps.find(path, entity=entity, project=project)
+    authorize_read(user, store, found.entity, found.project)
+    return ApiResponse(sweep_json(found))
 
 
 @router.post(SWEEP + "/agents")
@@ -85,6 +87,7 @@ async def register_agent(
     entity: str, project: str, sweep_id: str, request: Request, user: KeyUser, store: StoreDep
 ) -> ApiResponse:
     """Register an agent (``{"host", "pid"}``); answers its ``agent_id``."""
+    authorize_write(user, entity, project)
     body = await _json_body(request)
     sweep = _sweep(store, entity, project, sweep_id)
     pid = body.get("pid")
@@ -97,6 +100,7 @@ async def register_agent(
 @router.post(SWEEP + "/agents/{agent_id}/next")
 def next_run(entity: str, project: str, sweep_id: str, agent_id: str, user: KeyUser, store: StoreDep) -> ApiResponse:
     """The agent's next run ``{"run_id", "params", "seq"}``, or ``{"state"}`` when the sweep has none for it."""
+    authorize_write(user, entity, project)
     got = store.sweeps.next_run(_sweep(store, entity, project, sweep_id), agent_id)
     if isinstance(got, Assignment):
         return ApiResponse({"run_id": got.run_id, "params": got.params, "seq": got.seq})
@@ -106,18 +110,21 @@ def next_run(entity: str, project: str, sweep_id: str, agent_id: str, user: KeyU
 @router.post(SWEEP + "/agents/{agent_id}/heartbeat")
 def heartbeat(entity: str, project: str, sweep_id: str, agent_id: str, user: KeyUser, store: StoreDep) -> ApiResponse:
     """Note that the agent lives; answers the sweep's state."""
+    authorize_write(user, entity, project)
     return ApiResponse({"state": store.sweeps.agent_heartbeat(_sweep(store, entity, project, sweep_id), agent_id)})
 
 
 @router.post(SWEEP + "/early-terminate")
 def early_terminate(entity: str, project: str, sweep_id: str, user: KeyUser, store: StoreDep) -> ApiResponse:
     """Apply the sweep's hyperband; answers the runs it stopped now."""
+    authorize_write(user, entity, project)
     return ApiResponse({"stopped": store.sweeps.early_terminate(_sweep(store, entity, project, sweep_id))})
 
 
 @router.get(SWEEP + "/runs/{run_id}")
 def sweep_run(entity: str, project: str, sweep_id: str, run_id: str, user: KeyUser, store: StoreDep) -> ApiResponse:
     """Whether the sweep stopped the run (``stopped_by_sweep``: its reason, or null)."""
+    authorize_read(user, store, entity, project)
     for run in store.sweeps.runs(_sweep(store, entity, project, sweep_id)):
         if run.run_id == run_id:
             return ApiResponse({"run_id": run_id, "stopped_by_sweep": run.stop_reason})

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from runyard.server.deps import CurrentUser, StoreDep
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import ApiError
+from runyard.server.guards import require_project, require_project_write
 from runyard.server.views import run_json
 from runyard.store import Store
 from runyard.store.sweeps.models import SweepRecord
@@ -46,6 +47,7 @@ def _sweep(store: Store, entity: str, project: str, sweep_id: str) -> SweepRecor
 @router.get("/projects/{entity}/{project}/sweeps")
 def list_sweeps(entity: str, project: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The project's sweeps, newest first."""
+    require_project(store, user, entity, project)
     return ApiResponse({"sweeps": [_sweep_json(s) for s in store.sweeps.of_project(entity, project)]})
 
 
@@ -53,6 +55,7 @@ def list_sweeps(entity: str, project: str, store: StoreDep, user: CurrentUser) -
 def get_sweep(entity: str, project: str, sweep_id: str, store: StoreDep, user: CurrentUser) -> ApiResponse:
     """The sweep, its runs (parameters, run, whether the sweep stopped it), best run, Pareto front and parameter
     importance (correlation and random-forest importance for the first metric)."""
+    require_project(store, user, entity, project)
     sweep = _sweep(store, entity, project, sweep_id)
     config = parse_sweep_config(sweep.config)
     runs = store.sweeps.runs(sweep)
@@ -96,5 +99,6 @@ def control_sweep(
     user: CurrentUser,
 ) -> ApiResponse:
     """Pause, resume, stop (no new runs; running runs finish) or cancel (running runs are stopped too)."""
+    require_project_write(store, user, entity, project)
     sweep = _sweep(store, entity, project, sweep_id)
     return ApiResponse(_sweep_json(store.sweeps.control(sweep, action)))

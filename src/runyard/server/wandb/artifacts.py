@@ -176,7 +176,9 @@ def _reload(ctx: Any, version_id: int) -> ArtifactVersion | None:
 
     with ctx.store.engine.connect() as conn:
         found = artifact_reads.versions_by_id(conn, [version_id])
-    return found[0] if found else None
+    if not found or not ctx.may_read_project(found[0].entity, found[0].project):
+        return None  # a private project's artifact is not found for an outsider
+    return found[0]
 
 
 # -- objects
@@ -428,6 +430,8 @@ def _by_name(ctx: Any, entity: str, project: str, path: Any) -> ArtifactVersion 
         e, p, name, spec = parse_artifact_path(str(path or ""), entity, project)
     except UsageError as exc:
         raise GraphQLError(str(exc)) from exc
+    if not ctx.may_read_project(e, p):
+        return None
     found: ArtifactVersion | None = ctx.store.artifacts.version(e, p, name, spec)
     return found
 
@@ -552,6 +556,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         type_name = str(inp.get("artifactTypeName") or "")
         if not name or not type_name:
             raise GraphQLError("createArtifact needs artifactCollectionName and artifactTypeName")
+        ctx.require_write(entity, "createArtifact")
         if ctx.store.blobs is None:
             # Refused before any upload: the client then gives up on the artifact and finishes the run.
             raise GraphQLError(
@@ -691,6 +696,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         entity = str(inp.get("entityName") or ctx.caller.entity)
         project = str(inp.get("projectName") or "uncategorized")
         run_id = inp.get("runName")
+        ctx.require_write(entity, "useArtifact")
         if run_id:
             try:
                 ctx.store.artifacts.link_run(entity, project, str(run_id), version.id, "used")
@@ -703,6 +709,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         vid = _version_id_of(ctx, inp.get("artifactID"))
         if vid is None:
             raise GraphQLError("updateArtifact: no such artifact")
+        _require_version_write(ctx, vid, "updateArtifact")
         metadata = inp.get("metadata")
         try:
             version = ctx.store.artifacts.update(
@@ -722,6 +729,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         vid = _version_id_of(ctx, inp.get("artifactID"))
         if vid is None:
             raise GraphQLError("deleteArtifact: no such artifact")
+        _require_version_write(ctx, vid, "deleteArtifact")
         try:
             ctx.store.artifacts.delete(vid, delete_aliases=bool(inp.get("deleteAliases")))
         except (ConflictError, NotFoundError) as exc:
@@ -735,6 +743,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
             version = None if vid is None else _reload(ctx, vid)
             if version is None:
                 raise GraphQLError("no such artifact: its aliases cannot change")
+            ctx.require_write(version.entity, "aliases")
             named = {str(a.get("alias")) for a in inp.get("aliases") or () if isinstance(a, dict) and a.get("alias")}
             current = set(version.aliases)
             wanted = current | named if adding else current - named
@@ -770,6 +779,14 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         "addAliases": edit_aliases(True),
         "deleteAliases": edit_aliases(False),
     }
+
+
+def _require_version_write(ctx: Any, version_id: int, what: str) -> None:
+    """Raise unless the caller may change the version: "no such artifact" when they may not even read it."""
+    version = _reload(ctx, version_id)
+    if version is None:
+        raise GraphQLError(f"{what}: no such artifact")
+    ctx.require_write(version.entity, what)
 
 
 def _commit(ctx: Any, item: PendingArtifact) -> int:

@@ -14,6 +14,9 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import FilterError
+from runyard.server.access import can_write
+from runyard.server.errors import ApiError
+from runyard.server.guards import ProjectView, project_view, require_run
 from runyard.server.wandb.artifacts import Pending, project_artifact_fields, run_artifacts
 from runyard.server.wandb.auth import Caller
 from runyard.server.wandb.convert import (
@@ -52,6 +55,45 @@ class Context:
     def file_url(self, action: str, entity: str, project: str, run_id: str, name: str) -> str:
         token = self.signer.token(FileRef(action, entity, project, run_id, name))
         return f"{self.base_url}wandb/storage/{token}"
+
+    def view(self, entity: str, project: str) -> ProjectView | None:
+        """What the caller may read of the project (None: nothing, it is "not found" for them)."""
+        try:
+            return project_view(self.store, self.caller.user, entity, project)
+        except ApiError:
+            return None
+
+    def may_read_project(self, entity: str, project: str) -> bool:
+        """Whether the caller may read the whole project (its artifacts and sweeps)."""
+        view = self.view(entity, project)
+        return view is not None and not view.public_only
+
+    def may_read_run(self, entity: str, project: str, run_id: str) -> bool:
+        """Whether the caller may read the run."""
+        try:
+            require_run(self.store, self.caller.user, entity, project, run_id)
+        except ApiError:
+            return False
+        return True
+
+    def require_run_write(self, entity: str, project: str, run_id: str, what: str) -> None:
+        """Raise a GraphQL error (what the client shows) unless the caller may change the run; "not found"
+        when they may not even read it."""
+        try:
+            require_run(self.store, self.caller.user, entity, project, run_id, "write")
+        except ApiError as exc:
+            if exc.status == 404:
+                raise GraphQLError(f"{what}: run {entity}/{project}/{run_id} not found") from None
+            raise GraphQLError(f"{what}: permission denied: {exc.message}") from None
+
+    def require_write(self, entity: str, what: str) -> None:
+        """Raise a GraphQL error (what the client shows) unless the caller may write runs of ``entity``."""
+        if not can_write(self.caller.user, entity):
+            who = self.caller.username or "this API key"
+            raise GraphQLError(
+                f"{what}: permission denied: {who} may not write to entity {entity!r} (not a member of it, or a "
+                f"viewer): log to an entity of yours (WANDB_ENTITY) or ask an admin of {entity!r} for the member role"
+            )
 
     def artifact_url(self, action: str, key: str, name: str) -> str:
         """A capability URL of an artifact's file or manifest (``key``: a pending artifact's or a version id)."""
@@ -102,9 +144,14 @@ def entity_obj(name: str) -> Obj:
 def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | None = None) -> Obj:
     """A project (W&B also calls it ``model``); ``run``/``bucket`` look up one of its runs."""
     internal = project_int_id(entity, name)
+    view = ctx.view(entity, name)
+    public_only = view is not None and view.public_only
 
     def run(args: dict[str, Any]) -> Obj | None:
-        found = ctx.store.get_run(entity, name, str(args.get("name") or ""))
+        run_id = str(args.get("name") or "")
+        if not ctx.may_read_run(entity, name, run_id):
+            return None
+        found = ctx.store.get_run(entity, name, run_id)
         return None if found is None else run_obj(ctx, found)
 
     def runs(args: dict[str, Any]) -> Obj:
@@ -115,7 +162,9 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
         first = max(0, min(int(args.get("first") or 50), 1000))
         order = _order(args.get("order"))
         try:
-            found = ctx.store.query_runs(entity, name, filters=filters, order=order, limit=first + 1, offset=offset)
+            found = ctx.store.query_runs(
+                entity, name, filters=filters, order=order, limit=first + 1, offset=offset, public_only=public_only
+            )
         except FilterError as exc:
             raise GraphQLError(str(exc)) from exc
         page = found[:first]
@@ -125,7 +174,7 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             {
                 "edges": edges,
                 "pageInfo": page_info(offset + len(page), len(found) > first),
-                "totalCount": lambda _a: ctx.store.count_runs(entity, name, filters=filters),
+                "totalCount": lambda _a: ctx.store.count_runs(entity, name, filters=filters, public_only=public_only),
             },
         )
 
@@ -134,7 +183,7 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             from runyard.server.wandb.sweeps import sweep_run_filter
 
             filters = sweep_run_filter(ctx, entity, name, _filters(args.get("filters")))
-            return ctx.store.count_runs(entity, name, filters=filters)
+            return ctx.store.count_runs(entity, name, filters=filters, public_only=public_only)
         except FilterError as exc:
             raise GraphQLError(str(exc)) from exc
 
@@ -150,7 +199,7 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             "updatedAt": iso(record.last_activity) if record else None,
             "isBenchmark": False,
             "readOnly": False,
-            "access": "PRIVATE",
+            "access": "PUBLIC" if record is not None and record.visibility == "public" else "PRIVATE",
             "description": None,
             "user": user_obj(ctx.caller),
             "run": run,
@@ -158,8 +207,12 @@ def project_obj(ctx: Context, entity: str, name: str, record: ProjectRecord | No
             "runs": runs,
             "buckets": runs,
             "runCount": run_count,
-            "sweep": _project_sweep(ctx, entity, name),
-            **project_artifact_fields(ctx, entity, name),
+            # A private project an outsider sees for its public runs: its sweeps and artifacts stay private.
+            **(
+                {}
+                if public_only
+                else {"sweep": _project_sweep(ctx, entity, name), **project_artifact_fields(ctx, entity, name)}
+            ),
         },
     )
 
@@ -228,7 +281,7 @@ def run_obj(ctx: Context, run: RunRecord) -> Obj:
             "name": r,
             "displayName": run.name or r,
             "projectId": project_int_id(e, p),
-            "project": lambda _a: project_obj(ctx, e, p),
+            "project": lambda _a: project_obj(ctx, e, p) if ctx.view(e, p) is not None else None,
             "state": run.state,
             "tags": list(run.tags),
             "group": run.group,

@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import ConflictError, NotFoundError
+from runyard.server.access import readable_entities
 from runyard.server.wandb.artifacts import artifact_mutations, query_artifact
 from runyard.server.wandb.convert import decode_run_id, loads_object, run_storage_id, unwrap_config
 from runyard.server.wandb.graphql import Obj, Operation
@@ -102,14 +103,16 @@ def warn_once(what: str, message: str) -> None:
 def query_root(ctx: Context) -> Obj:
     """The ``Query`` object."""
 
-    def project(args: dict[str, Any]) -> Obj:
-        entity = args.get("entityName") or args.get("entity") or ctx.caller.entity
-        name = args.get("name") or args.get("project") or "uncategorized"
-        return project_obj(ctx, str(entity), str(name), ctx.store.get_project(str(entity), str(name)))
+    def project(args: dict[str, Any]) -> Obj | None:
+        entity = str(args.get("entityName") or args.get("entity") or ctx.caller.entity)
+        name = str(args.get("name") or args.get("project") or "uncategorized")
+        if ctx.view(entity, name) is None:
+            return None  # private, and the caller is not a member: not found
+        return project_obj(ctx, entity, name, ctx.store.get_project(entity, name))
 
     def models(args: dict[str, Any]) -> Obj:
         entity = args.get("entityName") or ctx.caller.entity
-        found = ctx.store.list_projects(str(entity))
+        found = ctx.store.list_projects(str(entity), readable=readable_entities(ctx.caller.user))
         offset = int(args["after"]) if str(args.get("after") or "").isdigit() else 0
         first = max(0, min(int(args.get("first") or 50), 1000))
         page = found[offset : offset + first]
@@ -151,6 +154,7 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             raise GraphQLError("upsertBucket needs the run's name (its id)")
         project = str(inp.get("modelName") or (ids[1] if ids else "") or "uncategorized")
         entity = str(inp.get("entityName") or (ids[0] if ids else "") or ctx.caller.entity)
+        ctx.require_write(entity, "upsertBucket")
         existed = ctx.store.get_run(entity, project, run_id) is not None
         tags = inp.get("tags")
         fields = RunFields(
@@ -176,6 +180,7 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
         entity = str(inp.get("entityName") or ctx.caller.entity)
         project = str(inp.get("projectName") or "uncategorized")
         run_id = str(inp.get("runName") or "")
+        ctx.require_write(entity, "createRunFiles")
         names = [n for n in inp.get("files") or () if isinstance(n, str)]
         files = [
             Obj("File", {"name": n, "uploadUrl": ctx.file_url("put", entity, project, run_id, n), "uploadHeaders": []})
@@ -190,6 +195,7 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
         ids = decode_run_id((args.get("input") or {}).get("id"))
         if ids is None:
             raise GraphQLError("stopRun: unknown run id")
+        ctx.require_run_write(*ids, "stopRun")
         try:
             ctx.store.request_stop(*ids)
         except NotFoundError as exc:
@@ -203,6 +209,7 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
         ids = decode_run_id(inp.get("id"))
         if ids is None:
             raise GraphQLError("deleteRun: unknown run id")
+        ctx.require_run_write(*ids, "deleteRun")
         if not ctx.store.delete_run(*ids):
             raise GraphQLError(f"deleteRun: run {'/'.join(ids)} does not exist")
         sessions.forget(*ids)
@@ -237,6 +244,7 @@ def _artifacts_unsupported(name: str) -> Any:
 def _edit_run(ctx: Context, ids: tuple[str, str, str], inp: dict[str, Any]) -> Obj:
     """``wandb.Api``'s ``run.update()`` / ``run.summary.update()``: an edit of a stored run."""
     entity, project, run_id = ids
+    ctx.require_run_write(entity, project, run_id, "upsertBucket")
     config = unwrap_config(loads_object(inp["config"]))[0] if inp.get("config") is not None else None
     summary = loads_object(inp["summaryMetrics"]) if inp.get("summaryMetrics") is not None else None
     if summary is not None:

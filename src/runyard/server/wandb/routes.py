@@ -22,6 +22,7 @@ from runyard.server.auth import KeyCache, key_cache
 from runyard.server.bodies import MAX_PROTOCOL_BODY, inflate
 from runyard.server.deps import get_store
 from runyard.server.errors import ApiError
+from runyard.server.guards import require_run
 from runyard.server.wandb.artifacts import MANIFEST_NAME, Pending, manifest_of, md5_of_stream
 from runyard.server.wandb.auth import AuthError, Caller, caller_of, unauthorized_body
 from runyard.server.wandb.graphql import execute, parse_operation
@@ -134,6 +135,8 @@ async def file_stream(entity: str, project: str, run_id: str, request: Request) 
     caller = await _caller(request, hub)
     if isinstance(caller, Response):
         return caller
+    # Before the body is read: a caller who may not write the run costs no inflation of it.
+    await run_in_threadpool(require_run, hub.sessions.store, caller.user, entity, project, run_id, "write")
     body = await _body(request)
     if not isinstance(body, dict):
         raise ApiError(400, "a file_stream request is a JSON object")

@@ -88,6 +88,8 @@ def project_sweep(ctx: Context, entity: str, project: str) -> Any:
     """The ``sweep(sweepName)`` field of a project."""
 
     def sweep(args: dict[str, Any]) -> Obj | None:
+        if not ctx.may_read_project(entity, project):
+            return None
         found = ctx.store.sweeps.get(entity, project, str(args.get("sweepName") or args.get("name") or ""))
         return None if found is None else sweep_obj(ctx, found)
 
@@ -124,6 +126,9 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
                 found = ctx.store.sweeps.find(
                     str(inp["id"]), entity=inp.get("entityName") or None, project=inp.get("projectName") or None
                 )
+                if not ctx.may_read_project(found.entity, found.project):
+                    raise NotFoundError(f"upsertSweep: sweep {inp['id']} not found")
+                ctx.require_write(found.entity, "upsertSweep")
                 state = inp.get("state")
                 if state in _STATE_CONTROLS:
                     found = ctx.store.sweeps.control(found, _STATE_CONTROLS[state])
@@ -131,6 +136,7 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
                 config = yaml.safe_load(inp.get("config") or "")
                 if not isinstance(config, dict):
                     raise GraphQLError("upsertSweep: the config must be a YAML mapping")
+                ctx.require_write(entity, "upsertSweep")
                 found = ctx.store.sweeps.create(entity, project, config, username=ctx.caller.username)
         except (UsageError, NotFoundError, ConflictError) as exc:
             raise GraphQLError(str(exc)) from exc
@@ -148,6 +154,9 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
             found = ctx.store.sweeps.find(str(inp.get("sweep") or ""), entity=entity, project=project)
         except (UsageError, NotFoundError) as exc:
             raise GraphQLError(str(exc)) from exc
+        if not ctx.may_read_project(found.entity, found.project):
+            raise GraphQLError(f"createAgent: sweep {inp.get('sweep')} not found")
+        ctx.require_write(found.entity, "createAgent")
         agent_id = ctx.store.sweeps.register_agent(found, host=str(inp.get("host") or ""))
         return Obj("CreateAgentPayload", {"agent": Obj("Agent", {"id": agent_id, "name": agent_id})})
 
@@ -158,6 +167,7 @@ def sweep_mutations(ctx: Context) -> dict[str, Any]:
             found = ctx.store.sweeps.agent_sweep(agent_id)
         except NotFoundError as exc:
             raise GraphQLError(str(exc)) from exc
+        ctx.require_write(found.entity, "agentHeartbeat")
         running = _run_state(inp.get("runState"))
         commands = heartbeat_commands(ctx, found, agent_id, running)
         return Obj("AgentHeartbeatPayload", {"agent": Obj("Agent", {"id": agent_id}), "commands": json.dumps(commands)})
