@@ -32,6 +32,7 @@ export function parseRoute(pathname: string, search: string): Route {
   if (parts.length === 1 && parts[0] === "login") return { page: "login", next: safeNext(query.get("next")) };
   if (parts.length === 1 && parts[0] === "setup") return { page: "setup", token: query.get("token") ?? "" };
   if (parts.length === 2 && parts[0] === "invite") return { page: "invite", token: parts[1]! };
+  if (parts.length === 1 && parts[0] === "invite") return { page: "invite", token: query.get("token") ?? "" };
   if (parts.length === 1 && parts[0] === "settings") return { page: "settings", tab: query.get("tab") ?? "keys" };
   if (parts.length === 3 && parts[0] === "settings" && parts[1] === "teams") return { page: "team", team: parts[2]! };
   if (parts.length === 2) return { page: "workspace", entity: parts[0]!, project: parts[1]! };

@@ -18,7 +18,8 @@ export function InvitePage({ token }: { token: string }) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    accountsApi.invite(token).then(setInvite, setLoadError);
+    if (!token) setLoadError(new Error("This link has no invitation in it: open the whole link you were sent."));
+    else accountsApi.invite(token).then(setInvite, setLoadError);
   }, [token]);
 
   const accept = async (account: { username: string; password: string } | null) => {
@@ -114,7 +115,7 @@ export function InvitePage({ token }: { token: string }) {
             </button>
           </form>
           <p class="auth-note">
-            Have an account already? <Link href={paths.login(`/invite/${encodeURIComponent(token)}`)}>Sign in</Link> and come
+            Have an account already? <Link href={paths.login(location.pathname + location.search)}>Sign in</Link> and come
             back to this link to join with it.
           </p>
         </div>
