@@ -122,21 +122,21 @@ def test_changes_from_the_app_carry_the_csrf_token(team_server: tuple[str, Store
     base, store = team_server
     run = _run(store)
     sign_in(page, base, "bob")
-    page.goto(f"{base}/{TEAM}/vision/runs/{run.id}")
+    page.goto(f"{base}/{TEAM}/vision/runs/{run.run_id}")
     page.get_by_test_id("run-name").click()
     page.get_by_test_id("run-name-input").fill("alpha-renamed")
     page.get_by_test_id("run-name-input").press("Enter")
     expect(page.get_by_test_id("run-name")).to_have_text("alpha-renamed")
-    assert store.get_run(TEAM, "vision", run.id).name == "alpha-renamed"
+    assert store.get_run(TEAM, "vision", run.run_id).name == "alpha-renamed"
 
     # the same change without the header, from the same signed-in page, is refused: the token is what lets it in
     status = page.evaluate(
         """async (url) => (await fetch(url, {method: "PATCH", credentials: "same-origin",
              headers: {"Content-Type": "application/json"}, body: JSON.stringify({name: "forged"})})).status""",
-        f"/api/v1/runs/{TEAM}/vision/{run.id}",
+        f"/api/v1/runs/{TEAM}/vision/{run.run_id}",
     )
     assert status == 403
-    assert store.get_run(TEAM, "vision", run.id).name == "alpha-renamed"
+    assert store.get_run(TEAM, "vision", run.run_id).name == "alpha-renamed"
 
 
 def test_api_key_is_shown_once_listed_by_prefix_and_revoked(team_server: tuple[str, Store], page: Any) -> None:
@@ -218,7 +218,7 @@ def test_privacy_toggle_shows_and_hides_a_run_from_anonymous_visitors(
 ) -> None:
     base, store = team_server
     run = _run(store)
-    url = f"{base}/{TEAM}/vision/runs/{run.id}"
+    url = f"{base}/{TEAM}/vision/runs/{run.run_id}"
     anonymous = browser.new_context(viewport={"width": 1200, "height": 800})
     try:
         visitor = anonymous.new_page()
@@ -231,7 +231,7 @@ def test_privacy_toggle_shows_and_hides_a_run_from_anonymous_visitors(
         expect(page.get_by_test_id("privacy-private")).to_have_attribute("aria-checked", "true")
         page.get_by_test_id("privacy-public").click()
         expect(page.get_by_test_id("privacy-public")).to_have_attribute("aria-checked", "true")
-        assert store.get_run(TEAM, "vision", run.id).visibility == "public"
+        assert store.get_run(TEAM, "vision", run.run_id).visibility == "public"
 
         visitor.reload()
         expect(visitor.get_by_test_id("run-name")).to_have_text("alpha")
@@ -255,7 +255,7 @@ def test_viewer_sees_no_edit_controls(team_server: tuple[str, Store], page: Any)
     base, store = team_server
     run = _run(store)
     sign_in(page, base, "vic")
-    page.goto(f"{base}/{TEAM}/vision/runs/{run.id}")
+    page.goto(f"{base}/{TEAM}/vision/runs/{run.run_id}")
     expect(page.get_by_test_id("run-name")).to_have_text("alpha")
     expect(page.get_by_test_id("run-name")).to_have_attribute("data-readonly", "true")
     expect(page.get_by_test_id("run-description")).to_have_attribute("data-readonly", "true")

@@ -62,6 +62,8 @@ export function useRoute(): Route {
     const update = () => setRoute(read());
     listeners.add(update);
     window.addEventListener("popstate", update);
+    // A page may have navigated while it first drew (its effects run before this one): catch up.
+    update();
     return () => {
       listeners.delete(update);
       window.removeEventListener("popstate", update);

@@ -1,6 +1,7 @@
 // The settings page (`/settings?tab=keys|teams|users`) and a team's page (`/settings/teams/{team}`).
 import { Empty } from "../components/common";
-import { Link, paths } from "../router";
+import { useEffect } from "preact/hooks";
+import { Link, navigate, paths } from "../router";
 import { useMe } from "../session";
 import { KeysTab } from "./settings/keys";
 import { TeamsTab } from "./settings/teams";
@@ -22,15 +23,7 @@ export function SettingsPage({ tab }: { tab: string }) {
       </Empty>
     );
   }
-  if (me.anonymous) {
-    return (
-      <Empty title="Sign in to see your settings">
-        <p>
-          <Link href={paths.login(paths.settings(tab))}>Sign in</Link> to manage your API keys and teams.
-        </p>
-      </Empty>
-    );
-  }
+  if (me.anonymous) return <SignInFirst />;
   const tabs = [
     { id: "keys", label: "API keys" },
     { id: "teams", label: "Teams" },
@@ -58,5 +51,17 @@ export function SettingsPage({ tab }: { tab: string }) {
       {shown === "teams" && <TeamsTab />}
       {shown === "users" && <UsersTab />}
     </div>
+  );
+}
+
+/** A page that needs a signed-in user, opened by an anonymous visitor: to the login page, back here after. */
+export function SignInFirst() {
+  useEffect(() => navigate(paths.login(location.pathname + location.search), true), []);
+  return (
+    <Empty title="Sign in first">
+      <p>
+        <Link href={paths.login(location.pathname + location.search)}>Sign in</Link> to see this page.
+      </p>
+    </Empty>
   );
 }

@@ -7,6 +7,7 @@ import { Confirm, Empty, ErrorBox } from "../../components/common";
 import { Link, paths } from "../../router";
 import { canAdmin, refreshMe, useMe, type Role } from "../../session";
 import { CopyButton } from "./keys";
+import { SignInFirst } from "../settings";
 import "../accounts.css";
 
 const ROLES: Role[] = ["admin", "member", "viewer"];
@@ -46,6 +47,7 @@ export function TeamPage({ team: name }: { team: string }) {
     }
   };
 
+  if (me?.anonymous) return <SignInFirst />;
   if (error instanceof ApiError && error.status === 404) {
     return (
       <Empty title="No such team">
