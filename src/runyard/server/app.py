@@ -17,6 +17,7 @@ from runyard.server.bodies import BodyLimit
 from runyard.server.deps import User, local_user
 from runyard.server.encoding import ApiResponse
 from runyard.server.errors import install_error_handlers
+from runyard.server.identity import CsrfGuard, Identities
 from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
 from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
@@ -38,6 +39,8 @@ def create_app(
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
     bind_host: str | None = None,
+    accounts: bool = False,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The runyard web server over ``store``.
 
@@ -49,6 +52,11 @@ def create_app(
             machine's name (see :class:`~runyard.server.origins.OriginPolicy`).
         allowed_origins: origins beyond the server's own whose pages may change state.
         bind_host: the address the server listens on (allowed as a host name).
+        accounts: a team server (``runyard server``): every request is a signed-in user, an API key's owner or
+            an anonymous visitor (see docs/accounts.md). False: local mode (``runyard ui``), every request is
+            ``user``.
+        public_url: the address users reach the server at; an ``https`` one makes the session cookies
+            ``Secure``.
     """
     from runyard import __version__
 
@@ -67,12 +75,17 @@ def create_app(
     app.state.store = store
     app.state.key_cache = KeyCache(store)  # one per app: the ingest API and the wandb protocol share it
     app.state.local_user = user or local_user()
+    app.state.accounts = accounts
+    app.state.public_url = public_url
+    app.state.identities = Identities(store)  # accounts mode: users, keys and sessions, briefly remembered
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/
     install_web_app(app, static_dir or STATIC_DIR)  # last: it answers every path the API does not
     # The middleware added last runs first: a request from the wrong host or site is refused before its body is
     # looked at; then bodies are bounded. Authentication (server/deps.py) comes after both.
+    if accounts:
+        app.add_middleware(CsrfGuard, ids=app.state.identities)
     app.add_middleware(BodyLimit)
     policy = OriginPolicy(allowed_hosts, allowed_origins, (*PROTOCOL_PREFIXES, INGEST_PREFIX), bind_host)
     app.add_middleware(OriginGuard, policy=policy)

@@ -60,6 +60,7 @@ def serve(
     public_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
+    accounts: bool = False,
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
@@ -71,9 +72,23 @@ def serve(
     location, if any; else ``default_blobs``); with ``gc_hours``, blobs nothing references are deleted
     every that many hours (``runyard gc`` on a timer). ``sock`` is a socket already bound to ``host:port`` (``runyard
     demo`` takes its port before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the
-    server answers to (see :mod:`runyard.server.origins`). Returns an exit code.
+    server answers to (see :mod:`runyard.server.origins`). With ``accounts`` (``runyard server``) every request
+    is a user, a key's owner or an anonymous visitor (docs/accounts.md); on a store without users the first
+    start prints a one-time link that creates the first admin. Without accounts (``runyard ui``) the server
+    refuses to listen beyond this machine. Returns an exit code.
     """
     import uvicorn
+
+    if not accounts and not _is_loopback(host):
+        print(
+            f"runyard: will not listen on {host}: without accounts anyone who reaches it could read, edit and "
+            "delete every run. Serve on 127.0.0.1 (the default), or start a team server with accounts: "
+            "`runyard server --db URL --host 0.0.0.0` (docs/accounts.md).",
+            file=sys.stderr,
+        )
+        if sock is not None:
+            sock.close()
+        return 2
 
     if sock is None:
         sock = bind_or_say(host, port)
@@ -90,7 +105,15 @@ def serve(
             public = urlsplit(public_url)
             allowed_hosts = [*allowed_hosts, public.hostname or ""]
             allowed_origins = [*allowed_origins, f"{public.scheme}://{public.netloc}"]
-        app = create_app(store, user=user, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, bind_host=host)
+        app = create_app(
+            store,
+            user=user,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            bind_host=host,
+            accounts=accounts,
+            public_url=public_url,
+        )
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]
@@ -105,15 +128,15 @@ def serve(
         )
         if public_url:
             print(f"runyard: run links name {public_url.rstrip('/')}", flush=True)
-        if not _is_loopback(host):
-            print(
-                f"runyard: warning: listening on {host}, not only on this machine: anyone who can reach "
-                f"{shown}:{bound} can read, edit, stop and delete runs through the web app and its REST API, "
-                "which have no login yet (wandb clients need the API key). Serve on 127.0.0.1 (the default), or "
-                "put a proxy with authentication in front.",
-                file=sys.stderr,
-                flush=True,
-            )
+        login_url = public_url.rstrip("/") if public_url else address
+        if accounts:
+            token = store.accounts.new_setup_token()
+            if token is not None:
+                print(
+                    f"runyard: no users yet: open {login_url}/setup?token={token} to create the first admin (the "
+                    "link works once), or run `runyard server admin create NAME --db ...`",
+                    flush=True,
+                )
         if store.blobs is not None:
             print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
         if key_folder is not None:
@@ -121,7 +144,6 @@ def serve(
 
             key = local_api_key(store, key_folder, (user or local_user()).username)
             print(f"runyard: wandb clients: WANDB_BASE_URL={address} WANDB_API_KEY={key}", flush=True)
-            login_url = public_url.rstrip("/") if public_url else address
             print(f"runyard: runyard clients: runyard login {login_url} --key {key}", flush=True)
         collector = None
         if gc_hours and store.blobs is not None:
