@@ -298,3 +298,40 @@ def test_too_many_failures_say_how_long_to_wait(team_server: tuple[str, Store], 
     expect(page.get_by_test_id("login-error")).to_have_text(wait)
     expect(page.get_by_test_id("login-submit")).to_be_disabled()
     assert page.get_by_test_id("user-menu").count() == 0
+
+
+def test_project_privacy_switch_is_the_entity_admins(team_server: tuple[str, Store], page: Any, browser: Any) -> None:
+    base, store = team_server
+    anonymous = browser.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        visitor = anonymous.new_page()
+        visitor.goto(base + "/")
+        expect(visitor.get_by_test_id("empty")).to_be_visible()
+        assert visitor.get_by_test_id("project-row").count() == 0
+
+        # a member of the team sees the privacy as a badge, not a switch
+        sign_in(page, base, "bob")
+        row = page.locator('[data-testid="project-row"][data-project="vision"]')
+        expect(row.get_by_test_id("project-privacy")).to_have_attribute("data-visibility", "private")
+        assert row.get_by_test_id("project-privacy-public").count() == 0
+
+        page.context.clear_cookies()
+        sign_in(page, base, "ada")
+        row.get_by_test_id("project-privacy-public").click()
+        expect(row.get_by_test_id("project-privacy")).to_have_attribute("data-visibility", "public")
+        project = store.get_project(TEAM, "vision")
+        assert project is not None and project.visibility == "public"
+
+        visitor.reload()
+        expect(visitor.locator('[data-testid="project-row"][data-project="vision"]')).to_be_visible()
+        visitor.get_by_test_id("project-link").click()
+        expect(visitor.locator('[data-testid="run-row"][data-run-name="alpha"]')).to_be_visible()
+        assert visitor.get_by_test_id("run-kebab").count() == 0
+
+        row.get_by_test_id("project-privacy-private").click()
+        expect(row.get_by_test_id("project-privacy")).to_have_attribute("data-visibility", "private")
+        visitor.goto(base + "/")
+        expect(visitor.get_by_test_id("empty")).to_be_visible()
+        assert visitor.get_by_test_id("project-row").count() == 0
+    finally:
+        anonymous.close()

@@ -105,7 +105,14 @@ export function ProjectsPage() {
       </div>
       {error !== null && <ErrorBox error={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {projects === null && error === null && <ProjectsSkeleton />}
-      {projects !== null && projects.length === 0 && !search.trim() && (
+      {projects !== null && projects.length === 0 && !search.trim() && me?.anonymous && (
+        <Empty title="No public projects">
+          <p>
+            Nothing on this server is public. <Link href={paths.login()}>Sign in</Link> to see your team's projects.
+          </p>
+        </Empty>
+      )}
+      {projects !== null && projects.length === 0 && !search.trim() && !me?.anonymous && (
         <Empty title="No runs yet">
           <p>Log a first run from Python; its project appears here as soon as it starts:</p>
           <FirstRunHint />

@@ -9,6 +9,7 @@ import { canMarkKilled, MarkKilledConfirm, noteStopRequest, StopConfirm } from "
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
 import { canWrite, signedIn, useMe } from "../../session";
+import { Link, paths } from "../../router";
 import { defaultTableColumns, type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
 import { useRunPages } from "./runs";
 import { formatDuration, formatNumber } from "../../format";
@@ -39,6 +40,7 @@ interface Boot {
 }
 
 export function WorkspacePage(props: { entity: string; project: string }) {
+  const me = useMe();
   const [boot, setBoot] = useState<Boot | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = () => {
@@ -67,6 +69,17 @@ export function WorkspacePage(props: { entity: string; project: string }) {
         <div class="charts-pane">
           <div class="chart-skeleton static" />
         </div>
+      </div>
+    );
+  if (!boot.exists && me?.anonymous)
+    return (
+      <div data-testid="workspace-page" data-ready="true">
+        <Empty title={`No public runs in ${props.entity}/${props.project}`}>
+          <p>
+            It does not exist, or it is private. <Link href={paths.login(location.pathname + location.search)}>Sign in</Link> as a
+            member of {props.entity} to see it.
+          </p>
+        </Empty>
       </div>
     );
   if (!boot.exists)
