@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -33,26 +34,15 @@ needs_privacy = pytest.mark.skipif(
 PASSWORDS = {"ada": "ada-secret-1", "bob": "bob-secret-2", "vic": "vic-secret-3"}
 
 
-@pytest.fixture
-def team_server(store_url: str) -> Iterator[tuple[str, Store]]:
-    """A server with accounts over a store holding: ada (admin of the team ``lab``), bob (member), vic (viewer),
-    and one finished private run ``alpha`` in ``lab/vision``. Yields the base URL and the open store."""
+@contextmanager
+def _serve(store: Store) -> Iterator[str]:
+    """A server with accounts over ``store`` on a free loopback port, in a thread; yields its base URL."""
     import uvicorn
 
     from runyard.server import create_app
 
-    store = Store.open(store_url, crash_timeout=300.0)
-    accounts = store.accounts
-    for name, password in PASSWORDS.items():
-        accounts.create_user(name, password)
-    accounts.create_team(TEAM, "ada")
-    accounts.set_member(TEAM, "bob", "member")
-    accounts.set_member(TEAM, "vic", "viewer")
-    log_run("vision", "alpha", steps=5, entity=TEAM)
-
     port = _free_port()
-    app = create_app(store, accounts=True)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(store, accounts=True), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="runyard-test-team-server", daemon=True)
     thread.start()
@@ -61,10 +51,30 @@ def team_server(store_url: str) -> Iterator[tuple[str, Store]]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def team_server(store_url: str) -> Iterator[tuple[str, Store]]:
+    """A server with accounts over a store holding: ada (admin of the team ``lab``), bob (member), vic (viewer),
+    and one finished private run ``alpha`` in ``lab/vision``. Yields the base URL and the open store."""
+    store = Store.open(store_url, crash_timeout=300.0)
+    accounts = store.accounts
+    for name, password in PASSWORDS.items():
+        accounts.create_user(name, password)
+    accounts.create_team(TEAM, "ada")
+    accounts.set_member(TEAM, "bob", "member")
+    accounts.set_member(TEAM, "vic", "viewer")
+    log_run("vision", "alpha", steps=5, entity=TEAM)
+    try:
+        with _serve(store) as base:
+            yield base, store
+    finally:
+        store.close()
 
 
 def _run(store: Store, name: str = "alpha") -> Any:
@@ -343,3 +353,46 @@ def test_project_privacy_switch_is_the_entity_admins(team_server: tuple[str, Sto
         assert visitor.get_by_test_id("project-row").count() == 0
     finally:
         anonymous.close()
+
+
+def test_first_admin_from_the_setup_link_then_creates_a_user(store_url: str, page: Any) -> None:
+    store = Store.open(store_url, crash_timeout=300.0)
+    try:
+        token = store.accounts.new_setup_token()
+        assert token is not None
+        with _serve(store) as base:
+            page.goto(base + "/login")
+            expect(page.get_by_test_id("setup-needed")).to_be_visible()
+
+            page.goto(f"{base}/setup?token={token}")
+            page.get_by_test_id("setup-username").fill("root-admin")
+            page.get_by_test_id("setup-password").fill("first-pass-5")
+            page.get_by_test_id("setup-repeat").fill("first-pass-6")
+            page.get_by_test_id("setup-submit").click()
+            expect(page.get_by_test_id("setup-error")).to_contain_text("differ")  # checked before it is sent
+            assert store.accounts.user_count() == 0
+            page.get_by_test_id("setup-repeat").fill("first-pass-5")
+            page.get_by_test_id("setup-submit").click()
+            expect(page.get_by_test_id("user-menu")).to_have_attribute("data-username", "root-admin")
+            expect(page.get_by_test_id("settings-page")).to_be_visible()
+
+            # a site admin has the Users tab: create a user, who can then sign in
+            page.get_by_test_id("settings-tab-users").click()
+            expect(page.locator('[data-testid="user-row"][data-username="root-admin"]')).to_be_visible()
+            page.get_by_test_id("user-name").fill("carol")
+            page.get_by_test_id("user-password").fill("carol-pass-7")
+            page.get_by_test_id("user-create").click()
+            expect(page.locator('[data-testid="user-row"][data-username="carol"]')).to_be_visible()
+            user = store.accounts.get_user("carol")
+            assert user is not None and not user.site_admin
+
+            # the link works once
+            page.goto(f"{base}/setup?token={token}")
+            page.get_by_test_id("setup-username").fill("second")
+            page.get_by_test_id("setup-password").fill("second-pass")
+            page.get_by_test_id("setup-repeat").fill("second-pass")
+            page.get_by_test_id("setup-submit").click()
+            expect(page.get_by_test_id("setup-error")).to_contain_text("set up already")
+            assert store.accounts.get_user("second") is None
+    finally:
+        store.close()
