@@ -1,10 +1,14 @@
 // The REST API's client (docs/rest-api.md): one typed function per endpoint, one error type.
 
+import { readMe, type Me } from "./session";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface Project {
   entity: string;
   name: string;
+  /** Private (members of the entity) or public (anyone); a server without accounts may leave it out. */
+  visibility?: "private" | "public";
   run_count: number;
   created_at: number;
   last_activity: number;
@@ -153,9 +157,40 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds the server asked to wait before trying again (429's Retry-After), when it said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
+}
+
+/** The value of a cookie the page may read (the session cookie itself is HttpOnly and never visible here). */
+export function readCookie(name: string): string | null {
+  for (const part of document.cookie.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Headers every state-changing request of a signed-in browser carries: the CSRF token the server set in the
+ * readable `runyard_csrf` cookie, echoed back (a page of another site can send the cookie, never read it). */
+export function csrfHeaders(method: string): Record<string, string> {
+  if (SAFE_METHODS.has(method.toUpperCase())) return {};
+  const token = readCookie("runyard_csrf");
+  return token ? { "X-CSRF-Token": token } : {};
+}
+
+type UnauthorizedHandler = (path: string, err: ApiError) => void;
+let onUnauthorized: UnauthorizedHandler | null = null;
+
+/** Who is told when the server answers 401 (not signed in, or the session ended): the app sends the user to the
+ * login page when the page needs it. Sign-in endpoints answer 401 for a wrong password and are left out. */
+export function setUnauthorizedHandler(handler: UnauthorizedHandler | null): void {
+  onUnauthorized = handler;
 }
 
 const BASE = "/api/v1";
@@ -174,10 +209,11 @@ function numbers(values: unknown[]): (number | null)[] {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: {} };
+  const headers: Record<string, string> = { ...csrfHeaders(method) };
+  const init: RequestInit = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    headers["Content-Type"] = "application/json";
   }
   let response: Response;
   try {
@@ -195,7 +231,17 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
   if (!response.ok) {
     const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(response.status, err?.code ?? "error", err?.message ?? `${response.status} ${response.statusText}`);
+    const retry = Number(response.headers.get("Retry-After"));
+    const failure = new ApiError(
+      response.status,
+      err?.code ?? "error",
+      err?.message ?? `${response.status} ${response.statusText}`,
+      response.headers.has("Retry-After") && Number.isFinite(retry) ? retry : null,
+    );
+    if (response.status === 401 && onUnauthorized && !path.startsWith("/auth/") && !path.startsWith("/invites/")) {
+      onUnauthorized(path, failure);
+    }
+    throw failure;
   }
   return data as T;
 }
@@ -205,7 +251,7 @@ const projectPath = (entity: string, project: string) => `/projects/${seg(entity
 const runPath = (entity: string, project: string, runId: string) => `/runs/${seg(entity)}/${seg(project)}/${seg(runId)}`;
 
 export const api = {
-  me: () => request<{ username: string; entity: string; local: boolean }>("GET", "/me"),
+  me: () => request<Partial<Me>>("GET", "/me").then(readMe),
   projects: (search = "") =>
     request<{ projects: Project[] }>("GET", `/projects${search ? `?search=${seg(search)}` : ""}`).then((r) => r.projects),
   project: (entity: string, project: string) => request<Project>("GET", projectPath(entity, project)),

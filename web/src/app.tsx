@@ -1,5 +1,11 @@
 // The app shell: header with breadcrumbs, and the page for the current route.
-import { Link, paths, useRoute } from "./router";
+import { LOGIN_PAGES, Link, navigate, parseRoute, paths, useRoute } from "./router";
+import { setUnauthorizedHandler } from "./api";
+import { currentMe, refreshMe } from "./session";
+import { UserMenu } from "./components/usermenu";
+import { LoginPage, SetupPage } from "./pages/login";
+import { InvitePage } from "./pages/invite";
+import { SettingsPage, TeamPage } from "./pages/settings";
 import { ProjectsPage } from "./pages/projects";
 import { WorkspacePage } from "./pages/workspace";
 import { RunPage } from "./pages/run";
@@ -32,6 +38,19 @@ function ThemeToggle() {
   );
 }
 
+// A 401: the page needs a signed-in user (settings), or the session ended while the user was signed in (it
+// expired, or was signed out in another tab): off to the login page, back here after. An anonymous visitor of a
+// public page stays where they are.
+setUnauthorizedHandler(() => {
+  const here = parseRoute(location.pathname, location.search);
+  if (here.page === "login" || here.page === "setup" || here.page === "invite") return;
+  const me = currentMe();
+  if (LOGIN_PAGES.has(here.page) || (me && !me.anonymous && !me.local)) {
+    void refreshMe().catch(() => undefined);
+    navigate(paths.login(location.pathname + location.search), true);
+  }
+});
+
 export function App() {
   const route = useRoute();
   return (
@@ -40,7 +59,7 @@ export function App() {
         <Link href={paths.projects()} class="logo">
           runyard
         </Link>
-        {route.page !== "projects" && route.page !== "missing" && (
+        {(route.page === "workspace" || route.page === "artifacts" || route.page === "run" || route.page === "sweep") && (
           <nav class="crumbs" aria-label="breadcrumbs">
             <span>{route.entity}</span>
             <span class="sep">/</span>
@@ -67,6 +86,7 @@ export function App() {
           </nav>
         )}
         <ThemeToggle />
+        <UserMenu />
       </header>
       <main class="main">
         {route.page === "projects" && <ProjectsPage />}
@@ -93,6 +113,11 @@ export function App() {
             sweepId={route.sweepId}
           />
         )}
+        {route.page === "login" && <LoginPage next={route.next} />}
+        {route.page === "setup" && <SetupPage token={route.token} />}
+        {route.page === "invite" && <InvitePage key={route.token} token={route.token} />}
+        {route.page === "settings" && <SettingsPage tab={route.tab} />}
+        {route.page === "team" && <TeamPage key={route.team} team={route.team} />}
         {route.page === "missing" && (
           <Empty title="No such page">
             <p>

@@ -4,6 +4,7 @@
 // (`colors`, which wins).
 import { useEffect, useState } from "preact/hooks";
 import { api, type Json } from "./api";
+import { currentMe, signedIn } from "./session";
 
 export const PALETTE = [
   "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324",
@@ -53,7 +54,7 @@ export function useRunColor(entity: string, project: string, runId: string): str
           const seq = typeof s.colorSeq === "number" ? s.colorSeq : 0;
           c = rotationColor(seq);
           const runColors = { ...(isObj(s.runColors) ? s.runColors : {}), [runId]: c };
-          void api.saveWorkspace(entity, project, { ...s, runColors, colorSeq: seq + 1 }).catch(() => undefined);
+          if (signedIn(currentMe())) void api.saveWorkspace(entity, project, { ...s, runColors, colorSeq: seq + 1 }).catch(() => undefined);
         }
         if (live) setColor(c);
       },

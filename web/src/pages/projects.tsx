@@ -4,6 +4,8 @@ import { api, type Project } from "../api";
 import { Empty, ErrorBox, FirstRunHint } from "../components/common";
 import { formatAgo, formatTime } from "../format";
 import { Link, navigate, paths } from "../router";
+import { accountsApi } from "../accounts-api";
+import { canAdmin, useMe, type Me } from "../session";
 import "./projects.css";
 
 const REFRESH_MS = 5000; // new projects and runs show up without a reload
@@ -76,6 +78,9 @@ export function ProjectsPage() {
     }
   };
 
+  const me = useMe();
+  const server = !!me && !me.local;
+  const onVisibility = (p: Project) => setProjects((list) => list && list.map((q) => (q.entity === p.entity && q.name === p.name ? { ...q, ...p } : q)));
   const now = Date.now() / 1000;
   return (
     <div class="projects-page" data-testid="projects-page">
@@ -100,7 +105,14 @@ export function ProjectsPage() {
       </div>
       {error !== null && <ErrorBox error={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {projects === null && error === null && <ProjectsSkeleton />}
-      {projects !== null && projects.length === 0 && !search.trim() && (
+      {projects !== null && projects.length === 0 && !search.trim() && me?.anonymous && (
+        <Empty title="No public projects">
+          <p>
+            Nothing on this server is public. <Link href={paths.login()}>Sign in</Link> to see your team's projects.
+          </p>
+        </Empty>
+      )}
+      {projects !== null && projects.length === 0 && !search.trim() && !me?.anonymous && (
         <Empty title="No runs yet">
           <p>Log a first run from Python; its project appears here as soon as it starts:</p>
           <FirstRunHint />
@@ -127,6 +139,7 @@ export function ProjectsPage() {
               <th class="num">Runs</th>
               <th>Last activity</th>
               <th>Created</th>
+              {server && <th>Privacy</th>}
             </tr>
           </thead>
           <tbody>
@@ -155,6 +168,11 @@ export function ProjectsPage() {
                     {formatAgo(p.last_activity, now)}
                   </td>
                   <td class="muted">{formatTime(p.created_at)}</td>
+                  {server && (
+                    <td onClick={(e) => e.stopPropagation()}>
+                      <ProjectPrivacy project={p} me={me} onChange={onVisibility} />
+                    </td>
+                  )}
                 </tr>
               );
             })}
@@ -172,5 +190,62 @@ function ProjectsSkeleton() {
         <div key={i} class="skeleton-row" />
       ))}
     </div>
+  );
+}
+
+/** A project's privacy: a switch for the admins of its entity, a badge for everyone else. */
+function ProjectPrivacy({ project, me, onChange }: { project: Project; me: Me | null; onChange: (p: Project) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const visibility = project.visibility ?? "private";
+  if (!canAdmin(me, project.entity)) {
+    return (
+      <span class={`badge privacy-badge ${visibility}`} data-testid="project-privacy" data-visibility={visibility}>
+        {visibility}
+      </span>
+    );
+  }
+  const set = async (v: "private" | "public") => {
+    if (v === visibility) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await accountsApi.setProjectVisibility(project.entity, project.name, v);
+      onChange({ ...project, ...(answer ?? {}), visibility: answer?.visibility ?? v });
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span data-testid="project-privacy" data-visibility={visibility}>
+      <span
+        class="segmented small"
+        role="radiogroup"
+        aria-label={`Privacy of ${project.name}`}
+        title="Private: members of the entity. Public: anyone, signed in or not, can read its runs."
+      >
+        {(["private", "public"] as const).map((v) => (
+          <button
+            type="button"
+            key={v}
+            role="radio"
+            aria-checked={visibility === v}
+            class={visibility === v ? "on" : ""}
+            disabled={busy}
+            data-testid={`project-privacy-${v}`}
+            onClick={() => void set(v)}
+          >
+            {v === "private" ? "Private" : "Public"}
+          </button>
+        ))}
+      </span>
+      {error && (
+        <div class="editable-error" role="alert">
+          {error}
+        </div>
+      )}
+    </span>
   );
 }

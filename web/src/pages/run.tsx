@@ -11,6 +11,7 @@ import { LogsTab } from "./run/logs";
 import { Overview } from "./run/overview";
 import { SystemTab } from "./run/system";
 import { useRun } from "./run/useRun";
+import { useMe } from "../session";
 import "./run/run.css";
 
 export function RunPage(props: { entity: string; project: string; runId: string; tab: string }) {
@@ -18,6 +19,7 @@ export function RunPage(props: { entity: string; project: string; runId: string;
   const { run, error, missing, setRun, reload } = useRun(entity, project, runId);
   const color = useRunColor(entity, project, runId);
   const tab = TABS.some((t) => t.id === props.tab) ? props.tab : "overview";
+  const me = useMe();
 
   if (missing) {
     return (
@@ -26,6 +28,12 @@ export function RunPage(props: { entity: string; project: string; runId: string;
           There is no run <code>{runId}</code> in {entity}/{project}: it was deleted, or the link is wrong (runs are
           addressed by id, not name). <Link href={paths.workspace(entity, project)}>See the project's runs</Link>.
         </p>
+        {me?.anonymous && (
+          <p data-testid="private-hint">
+            If it is a private run, <Link href={paths.login(location.pathname + location.search)}>sign in</Link> as a member of{" "}
+            {entity} to see it.
+          </p>
+        )}
       </Empty>
     );
   }

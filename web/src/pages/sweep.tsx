@@ -6,6 +6,7 @@ import { ErrorBox, StateBadge } from "../components/common";
 import { formatValue } from "../format";
 import { Link, paths } from "../router";
 import { sweepsApi, type SweepDetail, type SweepRun } from "../sweeps-api";
+import { canWrite, useMe } from "../session";
 import "./sweep.css";
 
 const REFRESH_MS = 3000;
@@ -48,6 +49,8 @@ export function SweepPage(props: { entity: string; project: string; sweepId: str
     };
   }, [entity, project, sweepId]);
 
+  const me = useMe();
+  const writable = canWrite(me, entity);
   const control = async (action: "pause" | "resume" | "stop" | "cancel") => {
     setBusy(true);
     try {
@@ -77,7 +80,7 @@ export function SweepPage(props: { entity: string; project: string; sweepId: str
           {metrics.map((m) => ` · ${m.goal} ${m.name}`)}
         </p>
         <div class="sweep-controls">
-          {CONTROLS.filter((c) => c.when.includes(sweep.state)).map((c) => (
+          {CONTROLS.filter((c) => writable && c.when.includes(sweep.state)).map((c) => (
             <button type="button" disabled={busy} title={c.title} data-testid={`sweep-${c.action}`} onClick={() => void control(c.action)}>
               {c.label}
             </button>

@@ -10,6 +10,8 @@ interface EditableProps {
   required?: boolean;
   testid: string;
   class?: string;
+  /** Shown but not editable (a viewer or an anonymous visitor); the title says why. */
+  readOnly?: string | null;
 }
 
 /** Shows the value; a click (or Enter on focus) edits it. Enter saves (Shift+Enter: new line), Esc cancels. */
@@ -77,6 +79,13 @@ export function EditableText(props: EditableProps) {
     }
   };
 
+  if (props.readOnly) {
+    return (
+      <div class={`editable read-only ${props.class ?? ""} ${props.value ? "" : "is-empty"}`} title={props.readOnly} data-testid={props.testid} data-readonly="true">
+        {props.value || <span class="muted">{props.multiline ? "No description." : props.placeholder}</span>}
+      </div>
+    );
+  }
   if (!editing) {
     return (
       <div
@@ -121,7 +130,7 @@ export function EditableText(props: EditableProps) {
 }
 
 /** Tags as chips: × removes one, the input adds (Enter or comma). */
-export function TagEditor(props: { tags: string[]; onChange: (tags: string[]) => Promise<void> }) {
+export function TagEditor(props: { tags: string[]; onChange: (tags: string[]) => Promise<void>; readOnly?: string | null }) {
   const [draft, setDraft] = useState("");
   const [adding, setAdding] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -153,6 +162,18 @@ export function TagEditor(props: { tags: string[]; onChange: (tags: string[]) =>
     if (await change([...props.tags, ...new Set(fresh)])) setDraft("");
   };
 
+  if (props.readOnly) {
+    return (
+      <div class="tag-editor" data-testid="tags" data-readonly="true" title={props.readOnly}>
+        {props.tags.map((tag) => (
+          <span class="tag-chip" key={tag} data-testid="tag" data-tag={tag}>
+            {tag}
+          </span>
+        ))}
+        {props.tags.length === 0 && <span class="muted">none</span>}
+      </div>
+    );
+  }
   return (
     <div class="tag-editor" data-testid="tags">
       {props.tags.map((tag) => (

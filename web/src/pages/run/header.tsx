@@ -6,6 +6,7 @@ import { canMarkKilled, isStopping, MarkKilledConfirm, noteStopRequest, StopConf
 import { formatDuration } from "../../format";
 import { Link, navigate, paths } from "../../router";
 import { EditableText } from "./editable";
+import { canWrite, readOnlyReason, useMe } from "../../session";
 import { isLive } from "./useRun";
 
 export type RunPatch = Partial<Pick<Run, "name" | "notes" | "tags" | "visibility">>;
@@ -34,6 +35,9 @@ export function RunHeader(props: {
   const [busy, setBusy] = useState<"stop" | "mark" | "delete" | null>(null);
   const [error, setError] = useState<string | null>(null);
   const live = isLive(run);
+  const me = useMe();
+  const writable = canWrite(me, run.entity);
+  const readOnly = writable ? null : readOnlyReason(me, run.entity);
 
   const stopping = isStopping(run);
   const stop = async () => {
@@ -85,6 +89,7 @@ export function RunHeader(props: {
           required
           testid="run-name"
           class="run-name"
+          readOnly={readOnly}
           onSave={(name) => props.onPatch({ name })}
         />
         <StateBadge state={run.state} />
@@ -99,7 +104,7 @@ export function RunHeader(props: {
         <span class="run-id muted" title="Run id">
           {run.id}
         </span>
-        <div class="run-actions">
+        {writable && <div class="run-actions">
           {live && (
             <button
               type="button"
@@ -127,7 +132,7 @@ export function RunHeader(props: {
           <button type="button" class="danger-outline" onClick={() => setConfirmDelete(true)} disabled={busy !== null} data-testid="run-delete">
             Delete
           </button>
-        </div>
+        </div>}
       </div>
       {error && (
         <div class="run-header-error" role="alert" data-testid="run-action-error">

@@ -8,6 +8,7 @@ import { EditableText, TagEditor } from "./editable";
 import { KeyValueTable } from "./kvtable";
 import { commitWebUrl, formatBytes, remoteWebUrl } from "./units";
 import type { RunPatch } from "./header";
+import { canWrite, readOnlyReason, useMe } from "../../session";
 
 type Meta = Record<string, Json>;
 
@@ -170,6 +171,10 @@ export function Overview(props: { run: Run; onPatch: (patch: RunPatch) => Promis
   const author = run.username || str(meta, "username");
   const live = run.state === "running" || run.state === "preempting";
   const [privacyError, setPrivacyError] = useState<string | null>(null);
+  const me = useMe();
+  const writable = canWrite(me, run.entity);
+  const readOnly = writable ? null : readOnlyReason(me, run.entity);
+  const server = !!me && !me.local;
 
   return (
     <div class="overview" data-testid="overview">
@@ -180,14 +185,23 @@ export function Overview(props: { run: Run; onPatch: (patch: RunPatch) => Promis
           multiline
           testid="run-description"
           class="run-description"
+          readOnly={readOnly}
           onSave={(notes) => props.onPatch({ notes })}
         />
       </section>
 
       <section class="run-section">
         <dl class="facts">
-          <Fact label="Privacy" id="privacy" hint="Private: only you can see the run. Public: anyone who can reach this server.">
-            <div class="segmented" role="radiogroup" aria-label="Privacy">
+          <Fact
+            label="Privacy"
+            id="privacy"
+            hint={
+              server
+                ? `Private: members of ${run.entity} (and its viewers) can see the run. Public: anyone who can reach this server, signed in or not, can read it.`
+                : "Private: only you can see the run. Public: anyone who can reach this server."
+            }
+          >
+            <div class="segmented" role="radiogroup" aria-label="Privacy" aria-disabled={!writable} data-writable={writable ? "true" : "false"}>
               {(["private", "public"] as const).map((v) => (
                 <button
                   type="button"
@@ -196,6 +210,8 @@ export function Overview(props: { run: Run; onPatch: (patch: RunPatch) => Promis
                   aria-checked={run.visibility === v}
                   class={run.visibility === v ? "on" : ""}
                   data-testid={`privacy-${v}`}
+                  disabled={!writable}
+                  title={readOnly ?? undefined}
                   onClick={() => {
                     if (run.visibility === v) return;
                     setPrivacyError(null);
@@ -206,6 +222,11 @@ export function Overview(props: { run: Run; onPatch: (patch: RunPatch) => Promis
                 </button>
               ))}
             </div>
+            {readOnly && me && (
+              <div class="privacy-hint" data-testid="privacy-readonly">
+                {readOnly}
+              </div>
+            )}
             {privacyError && (
               <div class="editable-error" role="alert">
                 {privacyError}
@@ -213,7 +234,7 @@ export function Overview(props: { run: Run; onPatch: (patch: RunPatch) => Promis
             )}
           </Fact>
           <Fact label="Tags" id="tags">
-            <TagEditor tags={run.tags} onChange={(tags) => props.onPatch({ tags })} />
+            <TagEditor tags={run.tags} onChange={(tags) => props.onPatch({ tags })} readOnly={readOnly} />
           </Fact>
           <Fact label="Author" id="author">
             {author || <Missing what="unknown" />}

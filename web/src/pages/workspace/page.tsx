@@ -1,6 +1,6 @@
 // The project workspace: the runs sidebar (or the full runs table) beside the chart panels.
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, ApiError, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
+import { api, ApiError, csrfHeaders, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
 import { rotationColor } from "../../colors";
 import { Confirm, Empty, ErrorBox, FirstRunHint } from "../../components/common";
@@ -8,6 +8,8 @@ import { NumberInput } from "../../components/numberinput";
 import { canMarkKilled, MarkKilledConfirm, noteStopRequest, StopConfirm } from "../../components/stop";
 import { regexProblem } from "../../regex";
 import { Palette, RenameDialog, RunMenu } from "./menus";
+import { canWrite, signedIn, useMe } from "../../session";
+import { Link, paths } from "../../router";
 import { defaultTableColumns, type RowItem, RunList, SIDEBAR_COLUMNS, tableColumns } from "./runlist";
 import { useRunPages } from "./runs";
 import { formatDuration, formatNumber } from "../../format";
@@ -38,6 +40,7 @@ interface Boot {
 }
 
 export function WorkspacePage(props: { entity: string; project: string }) {
+  const me = useMe();
   const [boot, setBoot] = useState<Boot | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = () => {
@@ -66,6 +69,17 @@ export function WorkspacePage(props: { entity: string; project: string }) {
         <div class="charts-pane">
           <div class="chart-skeleton static" />
         </div>
+      </div>
+    );
+  if (!boot.exists && me?.anonymous)
+    return (
+      <div data-testid="workspace-page" data-ready="true">
+        <Empty title={`No public runs in ${props.entity}/${props.project}`}>
+          <p>
+            It does not exist, or it is private. <Link href={paths.login(location.pathname + location.search)}>Sign in</Link> as a
+            member of {props.entity} to see it.
+          </p>
+        </Empty>
       </div>
     );
   if (!boot.exists)
@@ -120,6 +134,11 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   const [selected, setSelected] = useState<string | null>(null);
   const [comparing, setComparing] = useState(false);
   const searchEl = useRef<HTMLInputElement>(null);
+  const me = useMe();
+  const writable = canWrite(me, entity);
+  // An anonymous visitor has no workspace of their own on the server: their view lives in the page and the URL.
+  const persist = useRef(signedIn(me));
+  persist.current = signedIn(me);
 
   // --- settings: local at once, saved to the server debounced ---
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -130,6 +149,10 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
     const s = pendingSave.current;
     if (!s) return;
     pendingSave.current = null;
+    if (!persist.current) {
+      setSaving(false);
+      return;
+    }
     api.saveWorkspace(entity, project, toJson(s)).then(
       () => setSaving(pendingSave.current !== null),
       (err: unknown) => {
@@ -154,10 +177,11 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   useEffect(() => {
     const onHide = () => {
       const s = pendingSave.current;
-      if (!s) return;
+      if (!s || !persist.current) return;
       void fetch(`/api/v1/projects/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/workspace`, {
         method: "PUT",
-        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", ...csrfHeaders("PUT") },
         body: JSON.stringify({ settings: toJson(s) }),
         keepalive: true,
       });
@@ -679,7 +703,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
           isVisualized={isVisualized}
           onToggleHide={toggleHide}
           onColor={(id, el) => setMenu({ kind: "color", id, ...anchor(el) })}
-          onMenu={(run, el) => setMenu({ kind: "run", run, ...anchor(el) })}
+          onMenu={writable ? (run, el) => setMenu({ kind: "run", run, ...anchor(el) }) : undefined}
           onToggleGroup={toggleGroup}
           onMoveColumn={moveColumn}
           aggregate={aggregate}
@@ -714,7 +738,7 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
 
       {menu && (
         <div class="float" style={{ left: `${menu.x}px`, top: `${menu.y}px` }}>
-          {menu.kind === "run" && (
+          {menu.kind === "run" && writable && (
             <RunMenu
               running={menu.run.state === "running"}
               stopping={!!menu.run.stop_requested_at}

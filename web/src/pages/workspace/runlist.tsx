@@ -68,7 +68,8 @@ export interface RunListProps {
   isVisualized: (item: RowItem) => boolean;
   onToggleHide: (id: string) => void;
   onColor: (id: string, anchor: HTMLElement) => void;
-  onMenu: (run: Run, anchor: HTMLElement) => void;
+  /** Open a run's actions (rename, stop, delete); absent for someone who may not change the project's runs. */
+  onMenu?: ((run: Run, anchor: HTMLElement) => void) | undefined;
   onToggleGroup: (lineId: string) => void;
   /** Move a table column one place left (-1) or right (+1). */
   onMoveColumn?: (column: string, delta: number) => void;
@@ -269,9 +270,13 @@ export function RunList(p: RunListProps) {
             </span>
           ),
         )}
-        <button type="button" class="icon-btn kebab" title="Run actions" data-testid="run-kebab" onClick={(e) => p.onMenu(run, e.currentTarget)}>
-          <Icon name="kebab" />
-        </button>
+        {p.onMenu ? (
+          <button type="button" class="icon-btn kebab" title="Run actions" data-testid="run-kebab" onClick={(e) => p.onMenu?.(run, e.currentTarget)}>
+            <Icon name="kebab" />
+          </button>
+        ) : (
+          <span class="kebab" aria-hidden="true" />
+        )}
       </div>,
     );
   }
