@@ -169,6 +169,11 @@ def cmd_server(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
     settings = Settings(root_dir=args.dir, store_url=args.db).resolved()
+    oidc = None
+    if args.oidc or args.oidc_config:
+        from runyard.server.sso.config import load_oidc_settings
+
+        oidc = load_oidc_settings(args.oidc, args.oidc_config)
     return serve(
         args.db,
         host=args.host,
@@ -180,6 +185,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         public_url=args.url,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
+        oidc=oidc,
     )
 
 
@@ -382,6 +388,21 @@ def build_parser() -> argparse.ArgumentParser:
         "for PostgreSQL, the user's runyard configuration folder)",
     )
     _exposure(p_server)
+    p_server.add_argument(
+        "--oidc",
+        action="append",
+        default=[],
+        metavar="NAME=ISSUER_URL",
+        help="let users sign in with this OpenID Connect provider (repeatable), e.g. "
+        "keycloak=https://sso.example.com/realms/ml; its client id, secret and group-to-team role rules come "
+        "from RUNYARD_OIDC_<NAME>_CLIENT_ID, _CLIENT_SECRET and _ROLES (see docs/accounts.md)",
+    )
+    p_server.add_argument(
+        "--oidc-config",
+        default=None,
+        metavar="FILE",
+        help="single sign-on providers from a YAML or JSON file (see docs/accounts.md)",
+    )
     p_server.set_defaults(func=cmd_server)
     return parser
 

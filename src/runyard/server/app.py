@@ -20,6 +20,7 @@ from runyard.server.errors import install_error_handlers
 from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
 from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
+from runyard.server.sso.config import OidcSettings
 from runyard.server.static_files import STATIC_DIR, install_web_app
 from runyard.server.wandb import PROTOCOL_PREFIXES, wandb_router
 from runyard.store import Store
@@ -38,6 +39,8 @@ def create_app(
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
     bind_host: str | None = None,
+    oidc: OidcSettings | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The runyard web server over ``store``.
 
@@ -49,6 +52,8 @@ def create_app(
             machine's name (see :class:`~runyard.server.origins.OriginPolicy`).
         allowed_origins: origins beyond the server's own whose pages may change state.
         bind_host: the address the server listens on (allowed as a host name).
+        oidc: the single sign-on providers users may sign in with (see :mod:`runyard.server.sso.config`).
+        public_url: the address users reach the server at behind a proxy (the providers' callback URLs name it).
     """
     from runyard import __version__
 
@@ -67,6 +72,11 @@ def create_app(
     app.state.store = store
     app.state.key_cache = KeyCache(store)  # one per app: the ingest API and the wandb protocol share it
     app.state.local_user = user or local_user()
+    app.state.sso = None
+    if oidc is not None and oidc.providers:
+        from runyard.server.sso.service import SsoService
+
+        app.state.sso = SsoService(oidc, public_url=public_url)
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/

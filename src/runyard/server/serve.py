@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from runyard.server.app import create_app
 from runyard.server.deps import User, local_user
+from runyard.server.sso.config import OidcSettings
 from runyard.store import Store
 
 __all__ = ["bind", "bind_or_say", "serve"]
@@ -60,6 +61,7 @@ def serve(
     public_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
+    oidc: OidcSettings | None = None,
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
@@ -71,7 +73,8 @@ def serve(
     location, if any; else ``default_blobs``); with ``gc_hours``, blobs nothing references are deleted
     every that many hours (``runyard gc`` on a timer). ``sock`` is a socket already bound to ``host:port`` (``runyard
     demo`` takes its port before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the
-    server answers to (see :mod:`runyard.server.origins`). Returns an exit code.
+    server answers to (see :mod:`runyard.server.origins`). ``oidc``: the single sign-on providers (their callback
+    URLs are printed). Returns an exit code.
     """
     import uvicorn
 
@@ -90,7 +93,15 @@ def serve(
             public = urlsplit(public_url)
             allowed_hosts = [*allowed_hosts, public.hostname or ""]
             allowed_origins = [*allowed_origins, f"{public.scheme}://{public.netloc}"]
-        app = create_app(store, user=user, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, bind_host=host)
+        app = create_app(
+            store,
+            user=user,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            bind_host=host,
+            oidc=oidc,
+            public_url=public_url,
+        )
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]
@@ -114,6 +125,9 @@ def serve(
                 file=sys.stderr,
                 flush=True,
             )
+        for provider in oidc.providers if oidc else ():
+            callback = f"{(public_url or address).rstrip('/')}/api/v1/auth/oidc/{provider.name}/callback"
+            print(f"runyard: single sign-on with {provider.label}: register the redirect URI {callback}", flush=True)
         if store.blobs is not None:
             print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
         if key_folder is not None:
