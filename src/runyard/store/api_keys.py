@@ -30,13 +30,17 @@ def hash_key(key: str) -> str:
 def create_key(conn: Connection, username: str, name: str, now: float, key: str | None = None) -> str:
     """Store a key for ``username`` (a new random one unless ``key`` is given); returns the key itself."""
     key = key or new_key()
-    conn.execute(sa.insert(api_keys).values(username=username, key_hash=hash_key(key), name=name, created_at=now))
+    conn.execute(
+        sa.insert(api_keys).values(username=username, key_hash=hash_key(key), name=name, created_at=now, prefix=key[:8])
+    )
     return key
 
 
 def key_owner(conn: Connection, key: str) -> str | None:
-    """The username a key belongs to, or None when no stored key matches."""
-    found = conn.execute(sa.select(api_keys.c.username).where(api_keys.c.key_hash == hash_key(key))).scalar()
+    """The username a key belongs to, or None when no stored key matches (or it was revoked)."""
+    found = conn.execute(
+        sa.select(api_keys.c.username).where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+    ).scalar()
     return None if found is None else str(found)
 
 

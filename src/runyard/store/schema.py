@@ -12,10 +12,11 @@ checks that the migrations produce exactly these tables.
                                   1─* console_lines, system_samples, run_files
                          projects 1─* project_keys (its config and summary keys, with how many runs have each)
                          projects 1─* workspaces (one per user: the web app's saved view of the project)
-    api_keys (who may call the server: a hash of each key, never the key)
+    api_keys (who may call the server: a hash of each key, never the key; its owner, prefix, revocation)
     store_settings (the store's own settings: where its blobs live)
     runs 1─* media_keys (the media room's table: runyard.store.media.schema)
     artifact_* (versioned files with lineage: runyard.store.artifacts.tables)
+    users, memberships, login_sessions, invitations, login_failures (runyard.store.accounts.tables)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -51,7 +52,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0012"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -71,6 +72,8 @@ entities = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
+    # "user" (a person's own entity) or "team" (an entity with members: runyard.store.accounts).
+    sa.Column("kind", sa.String(8), nullable=False, server_default="user"),
     sa.UniqueConstraint("name", name="uq_entities_name"),
 )
 
@@ -282,12 +285,17 @@ api_keys = sa.Table(
     sa.Column("name", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("last_used_at", sa.Double, nullable=True),
+    # The key's first 8 characters, to tell keys apart in lists (32 bits of 160: no help to a guesser).
+    sa.Column("prefix", sa.Text, nullable=False, server_default=""),
+    # Set when the key is revoked: the row stays so lists can say so, and the key is refused.
+    sa.Column("revoked_at", sa.Double, nullable=True),
     sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
 
 
 # Tables of the store's rooms (runyard.store.<capability>) live with their room; importing them registers them on
 # the same ``metadata``.
+import runyard.store.accounts.tables  # noqa: E402
 import runyard.store.artifacts.tables  # noqa: E402, F401
 from runyard.store.media import schema as _media_schema  # noqa: E402, F401
 from runyard.store.sweeps import tables as _sweep_tables  # noqa: E402, F401

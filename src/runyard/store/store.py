@@ -88,6 +88,10 @@ class Store:
 
         self.artifacts = Artifacts(self)
         """Artifacts: versions, aliases, files, lineage, retention and blob gc (:mod:`runyard.store.artifacts`)."""
+        from runyard.store.accounts.room import Accounts
+
+        self.accounts = Accounts(self)
+        """Users, teams, API keys, browser sessions, invitations (:class:`runyard.store.accounts.room.Accounts`)."""
         from runyard.store.sweeps.room import Sweeps
 
         self.sweeps = Sweeps(self)
