@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runyard.errors import UsageError
+from runyard.store.accounts.room import check_name
 
 __all__ = ["ROLES", "OidcProvider", "OidcSettings", "RoleRule", "load_oidc_settings", "parse_role_rules"]
 
@@ -73,6 +74,10 @@ def parse_role_rules(text: str | Mapping[str, str] | Sequence[str], where: str) 
             raise UsageError(
                 f"{where}: role rule {group}={target} is not GROUP=TEAM:ROLE (e.g. ml-admins=research:admin)"
             )
+        try:
+            check_name(team, "team name")
+        except UsageError as exc:
+            raise UsageError(f"{where}: role rule {group}={target}: {exc}") from exc
         if role not in _RANK:
             raise UsageError(f"{where}: role rule {group}={target} names role {role!r}; use one of {', '.join(ROLES)}")
         rules.append(RoleRule(group, team, role))
