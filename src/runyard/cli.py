@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runyard.settings import ResolvedSettings, Settings, server_key_folder
+from runyard.settings import ResolvedSettings, Settings
 
 
 def _settings(args: argparse.Namespace) -> ResolvedSettings:
@@ -37,7 +38,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     url = normalize_base_url(url)
     key = args.key or os.environ.get("RUNYARD_API_KEY")
     if not key and sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {url} (`runyard server` prints one; input hidden): ").strip()
+        key = getpass.getpass(
+            f"API key for {url} (on `runyard server`, create one in the web app under API keys; input hidden): "
+        ).strip()
     if not key:
         print("runyard login: no API key: pass --key KEY or set RUNYARD_API_KEY", file=sys.stderr)
         return 2
@@ -168,7 +171,10 @@ def _bytes(n: int) -> str:
 def cmd_server(args: argparse.Namespace) -> int:
     from runyard.server.serve import serve
 
-    settings = Settings(root_dir=args.dir, store_url=args.db).resolved()
+    if args.db is None:
+        print("runyard server: name the store with --db (postgresql://user@host/db or sqlite:///path)", file=sys.stderr)
+        return 2
+    settings = Settings(root_dir=None, store_url=args.db).resolved()
     oidc = None
     if args.oidc or args.oidc_config:
         from runyard.server.sso.config import load_oidc_settings
@@ -179,14 +185,37 @@ def cmd_server(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         crash_timeout=settings.crash_timeout,
-        key_folder=_server_key_folder(args.dir, settings),
         blobs=args.blobs,
         gc_hours=args.gc_hours,
         public_url=args.url,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
+        accounts=True,
         oidc=oidc,
     )
+
+
+def cmd_server_admin_create(args: argparse.Namespace) -> int:
+    from runyard.store import Store
+
+    db = getattr(args, "db", None)
+    if db is None:
+        print("runyard server admin create: name the store with --db (as `runyard server`)", file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name} (input hidden): ")
+        if getpass.getpass("again: ") != password:
+            print("runyard server admin create: the passwords differ; nothing was created", file=sys.stderr)
+            return 2
+    with Store.open(db) as store:
+        made = store.accounts.create_user(args.name, password, site_admin=True)
+        print(f"runyard: created the site admin {made.username}; sign in at the server's address")
+        if args.key:
+            _info, key = store.accounts.create_key(made.username, "runyard server admin create")
+            print(f"runyard: API key of {made.username}: {key}")
+    return 0
 
 
 def _exposure(p: argparse.ArgumentParser) -> None:
@@ -208,20 +237,6 @@ def _exposure(p: argparse.ArgumentParser) -> None:
         help="an origin (https://runyard.example.com) whose pages may change runs, besides the server's own "
         "(repeatable): the address users open when a proxy in front gives the server another Host",
     )
-
-
-def _server_key_folder(given_dir: str | None, settings: ResolvedSettings) -> Path:
-    """Where ``runyard server`` keeps the API key it prints: the data folder of ``--dir``; else beside a SQLite
-    store's file; else (PostgreSQL) the user's runyard configuration folder, one file per database, never the
-    current folder."""
-    if given_dir is not None:
-        return settings.data_dir
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.store_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).absolute().parent
-    return server_key_folder(url.render_as_string(hide_password=True))
 
 
 _DIR_HELP = (
@@ -368,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_agent.set_defaults(func=cmd_agent)
 
     p_server = sub.add_parser("server", help="serve the web app and API over a shared store")
-    p_server.add_argument("--db", required=True, help="store URL: postgresql://user@host/db or sqlite:///path")
+    p_server.add_argument("--db", default=None, help="store URL: postgresql://user@host/db or sqlite:///path")
     p_server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p_server.add_argument("--blobs", default=None, metavar="URL", help=_BLOBS_HELP)
@@ -380,12 +395,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="H",
         help="delete stored blobs nothing references every H hours (as `runyard gc`, with a day's grace); "
         "default: never (run `runyard gc` yourself)",
-    )
-    p_server.add_argument(
-        "--dir",
-        default=None,
-        help="keep the API key for wandb clients in DIR/runyard/api-key (default: beside a SQLite store's file; "
-        "for PostgreSQL, the user's runyard configuration folder)",
     )
     _exposure(p_server)
     p_server.add_argument(
@@ -404,6 +413,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="single sign-on providers from a YAML or JSON file (see docs/accounts.md)",
     )
     p_server.set_defaults(func=cmd_server)
+    server_sub = p_server.add_subparsers(dest="server_command", metavar="{admin}")
+    p_admin = server_sub.add_parser("admin", help="manage the server's users")
+    admin_sub = p_admin.add_subparsers(dest="admin_command", required=True, metavar="{create}")
+    p_create = admin_sub.add_parser("create", help="create a site admin (who then signs in and creates API keys)")
+    p_create.add_argument("name", help="the new admin's user name")
+    p_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    p_create.add_argument("--key", action="store_true", help="also create an API key for the admin and print it")
+    p_create.add_argument(
+        "--db", default=argparse.SUPPRESS, help="store URL: postgresql://user@host/db or sqlite:///path"
+    )
+    p_create.set_defaults(func=cmd_server_admin_create)
     return parser
 
 

@@ -42,7 +42,7 @@ def runyard(store: Store, provider: Provider) -> Iterator[Runyard]:
         [f"kc={provider.issuer}", f"down=http://127.0.0.1:{free_port()}"], environ={**env, "RUNYARD_OIDC_SECRET": "x"}
     )
     sock = bind("127.0.0.1", 0)
-    app = create_app(store, oidc=oidc)
+    app = create_app(store, accounts=True, oidc=oidc)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -81,11 +81,28 @@ def signed_in_user(runyard: Runyard, answer: httpx.Response) -> str:
     return session.username
 
 
+def me(http: httpx.Client, runyard: Runyard) -> dict[str, object]:
+    """``/api/v1/me`` as the browser ``http`` (with its cookies) sees it."""
+    answer = http.get(f"{runyard.url}/api/v1/me")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
 def test_first_sign_in_creates_the_user_with_roles_from_groups(runyard: Runyard, provider: Provider) -> None:
+    with httpx.Client(timeout=30) as anonymous:
+        before = me(anonymous, runyard)
+    assert before["anonymous"] is True and before["oidc"] == [
+        {"name": "kc", "label": "Kc"},
+        {"name": "down", "label": "Down"},
+    ]
     provider.set_user("kc-ana", preferred_username="ana", email="ana@example.com", groups=["ml", "ml-admins"])
-    answer, _ = sign_in(runyard, "kc-ana", next_path="/ana/mnist")
+    answer, http = sign_in(runyard, "kc-ana", next_path="/ana/mnist")
     assert answer.status_code == 303 and answer.headers["location"] == "/ana/mnist"
     assert signed_in_user(runyard, answer) == "ana"
+    body = me(http, runyard)
+    assert (body["username"], body["anonymous"], body["site_admin"]) == ("ana", False, False)
+    assert body["roles"] == {"ana": "admin", "research": "admin"}
     user = runyard.store.accounts.get_user("ana")
     assert user is not None and not user.has_password and user.external_id == f"{provider.issuer} kc-ana"
     assert runyard.store.accounts.roles("ana") == {"ana": "admin", "research": "admin"}
@@ -101,8 +118,10 @@ def test_changed_groups_change_roles_on_the_next_sign_in(runyard: Runyard, provi
 
     # Demoted in one team, out of another; renamed at the provider: still the same account.
     provider.set_user("kc-bo", preferred_username="bo.renamed", groups=["ml"])
-    assert signed_in_user(runyard, sign_in(runyard, "kc-bo")[0]) == "bo"
+    answer, http = sign_in(runyard, "kc-bo")
+    assert signed_in_user(runyard, answer) == "bo"
     assert accounts.roles("bo") == {"bo": "admin", "research": "member", "papers": "admin"}
+    assert me(http, runyard)["roles"] == {"bo": "admin", "research": "member", "papers": "admin"}
 
     provider.set_user("kc-bo", preferred_username="bo", groups=[])
     signed_in_user(runyard, sign_in(runyard, "kc-bo")[0])

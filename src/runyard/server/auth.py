@@ -6,9 +6,13 @@ a caller without a valid key never makes the server read, decompress or parse an
 for a run then call :func:`authorize_write` with the run's entity and project: the one place that decides who
 may write where.
 
-Keys are checked against the store's ``api_keys`` (a SHA-256 lookup) at most once a minute per key; in between
-the answer is remembered (:class:`KeyCache`), so a run sending a batch every quarter second costs no database
-read for it. A revoked key stops working within that minute.
+Keys are checked against the store's ``api_keys`` (a SHA-256 lookup) at most every
+:data:`~runyard.server.identity.RECHECK_S` seconds per key; in between the answer is remembered (:class:`KeyCache`
+for ``runyard ui``, :class:`~runyard.server.identity.Identities` on a server with accounts), so a run sending a
+batch every quarter second costs no database read for it. A revoked key stops working within those seconds.
+
+On a server with accounts, a key stands for its owner with the owner's roles: :func:`authorize_write` lets them
+write their own entity and the teams where they are a member or admin (:func:`runyard.server.access.can_write`).
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from runyard.server.access import can_write
 from runyard.server.deps import User, current_user
 from runyard.server.errors import ApiError
 from runyard.store import Store
 
 __all__ = ["KeyCache", "KeyUser", "api_key_of", "authorize_write", "key_cache", "key_user"]
 
-_RECHECK_S = 60.0
+_RECHECK_S = 10.0
 
 
 class KeyCache:
@@ -88,19 +93,28 @@ def key_user(request: Request) -> User:
         raise ApiError(
             401,
             "an API key is required: send it as `Authorization: Bearer <key>` (runyard login, RUNYARD_API_KEY); "
-            "`runyard ui` and `runyard server` print one",
+            "`runyard ui` prints one, and on `runyard server` each user creates theirs under Settings → API keys",
         )
+    if request.app.state.accounts:
+        return current_user(request)  # the key's owner with their roles; 401 for an unknown or revoked key
     owner = key_cache(request).owner(key)
     if owner is None:
         raise ApiError(401, "invalid API key: this server does not know it (revoked, or meant for another server)")
-    return User(username=owner, entity=current_user(request).entity, local=False)
+    # `runyard ui`: one person's store, so every valid key acts as its local user, who may do anything.
+    return User(username=owner, entity=current_user(request).entity)
 
 
 def authorize_write(user: User, entity: str, project: str) -> None:
     """Raise 403 ``forbidden`` unless ``user`` may write runs of ``entity/project``.
 
-    Every valid key may write every entity today (one team per server); per-entity roles plug in here.
+    A user may write their own entity and the teams where they are a member or admin; in local mode anything.
     """
+    if not can_write(user, entity):
+        raise ApiError(
+            403,
+            f"{user.username or 'an anonymous caller'} may not log runs to {entity}/{project}: log to your own "
+            f"entity ({user.entity!r}) or ask an admin of {entity!r} for the member role",
+        )
 
 
 KeyUser = Annotated[User, Depends(key_user)]

@@ -66,9 +66,15 @@ def get_store(request: Request) -> Store:
 
 
 def current_user(request: Request) -> User:
-    """The user making the request. Local mode: the single local user the app was created with."""
-    user: User = request.app.state.local_user
-    return user
+    """The user making the request. Local mode: the single local user the app was created with; a server with
+    accounts: the owner of the request's API key, the user of its session cookie, or :data:`ANONYMOUS`
+    (:func:`runyard.server.identity.resolve_user`)."""
+    if not request.app.state.accounts:
+        user: User = request.app.state.local_user
+        return user
+    from runyard.server.identity import resolve_user
+
+    return resolve_user(request)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

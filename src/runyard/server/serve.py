@@ -61,6 +61,7 @@ def serve(
     public_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
+    accounts: bool = False,
     oidc: OidcSettings | None = None,
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
@@ -73,10 +74,24 @@ def serve(
     location, if any; else ``default_blobs``); with ``gc_hours``, blobs nothing references are deleted
     every that many hours (``runyard gc`` on a timer). ``sock`` is a socket already bound to ``host:port`` (``runyard
     demo`` takes its port before logging anything). ``allowed_hosts`` and ``allowed_origins`` widen what the
-    server answers to (see :mod:`runyard.server.origins`). ``oidc``: the single sign-on providers (their callback
-    URLs are printed). Returns an exit code.
+    server answers to (see :mod:`runyard.server.origins`). With ``accounts`` (``runyard server``) every request
+    is a user, a key's owner or an anonymous visitor (docs/accounts.md); on a store without users the first
+    start prints a one-time link that creates the first admin. Without accounts (``runyard ui``) the server
+    refuses to listen beyond this machine. ``oidc``: the single sign-on
+    providers (their callback URLs are printed). Returns an exit code.
     """
     import uvicorn
+
+    if not accounts and not _is_loopback(host):
+        print(
+            f"runyard: will not listen on {host}: without accounts anyone who reaches it could read, edit and "
+            "delete every run. Serve on 127.0.0.1 (the default), or start a team server with accounts: "
+            "`runyard server --db URL --host 0.0.0.0` (docs/accounts.md).",
+            file=sys.stderr,
+        )
+        if sock is not None:
+            sock.close()
+        return 2
 
     if sock is None:
         sock = bind_or_say(host, port)
@@ -99,6 +114,7 @@ def serve(
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
             bind_host=host,
+            accounts=accounts,
             oidc=oidc,
             public_url=public_url,
         )
@@ -116,17 +132,17 @@ def serve(
         )
         if public_url:
             print(f"runyard: run links name {public_url.rstrip('/')}", flush=True)
-        if not _is_loopback(host):
-            print(
-                f"runyard: warning: listening on {host}, not only on this machine: anyone who can reach "
-                f"{shown}:{bound} can read, edit, stop and delete runs through the web app and its REST API, "
-                "which have no login yet (wandb clients need the API key). Serve on 127.0.0.1 (the default), or "
-                "put a proxy with authentication in front.",
-                file=sys.stderr,
-                flush=True,
-            )
+        login_url = public_url.rstrip("/") if public_url else address
+        if accounts:
+            token = store.accounts.new_setup_token()
+            if token is not None:
+                print(
+                    f"runyard: no users yet: open {login_url}/setup?token={token} to create the first admin (the "
+                    "link works once), or run `runyard server admin create NAME --db ...`",
+                    flush=True,
+                )
         for provider in oidc.providers if oidc else ():
-            callback = f"{(public_url or address).rstrip('/')}/api/v1/auth/oidc/{provider.name}/callback"
+            callback = f"{login_url}/api/v1/auth/oidc/{provider.name}/callback"
             print(f"runyard: single sign-on with {provider.label}: register the redirect URI {callback}", flush=True)
         if store.blobs is not None:
             print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
@@ -135,7 +151,6 @@ def serve(
 
             key = local_api_key(store, key_folder, (user or local_user()).username)
             print(f"runyard: wandb clients: WANDB_BASE_URL={address} WANDB_API_KEY={key}", flush=True)
-            login_url = public_url.rstrip("/") if public_url else address
             print(f"runyard: runyard clients: runyard login {login_url} --key {key}", flush=True)
         collector = None
         if gc_hours and store.blobs is not None:

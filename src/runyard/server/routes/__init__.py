@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from runyard.server.routes import (
+    accounts,
     artifacts,
     ingest,
     ingest_artifacts,
@@ -22,6 +23,7 @@ __all__ = ["api_router"]
 
 api_router = APIRouter()
 api_router.include_router(meta.router)
+api_router.include_router(accounts.router)
 api_router.include_router(projects.router)
 api_router.include_router(runs.router)
 api_router.include_router(run.router)

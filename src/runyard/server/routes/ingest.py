@@ -89,6 +89,8 @@ async def ingest_records(session: SessionId, request: Request, user: KeyUser, st
         if records and records[0][1] == KIND_START:
             start = records[0][2]
             authorize_write(user, str(start.get("entity") or ""), str(start.get("project") or ""))
+            if not user.local:
+                start["username"] = user.username  # the run's author is the key's owner, not the machine's user
         try:
             last = store.ingest(records, session=session)
         except IngestGapError as exc:

@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from runyard.server.deps import CurrentUser
-
 router = APIRouter(tags=["meta"])
 
 
@@ -17,9 +15,3 @@ def health() -> dict[str, Any]:
     from runyard import __version__
 
     return {"ok": True, "version": __version__}
-
-
-@router.get("/me")
-def me(user: CurrentUser) -> dict[str, Any]:
-    """The current user: name, default entity, and whether this is a local (single-user) store."""
-    return {"username": user.username, "entity": user.entity, "local": user.local}

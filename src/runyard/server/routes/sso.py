@@ -49,7 +49,7 @@ def _next_path(raw: str | None) -> str:
 
 def _secure(request: Request, service: SsoService) -> bool:
     base = service.public_url or str(request.base_url)
-    return base.startswith("https://")
+    return base.lower().startswith("https://")
 
 
 @router.get("/auth/oidc/{provider}/login", response_class=HTMLResponse, include_in_schema=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from runyard.errors import ConflictError, StoreError
+from runyard.server.identity import identities
+from runyard.server.sessions import start_session
 from runyard.server.sso.flow import SsoError, SsoIdentity
 from runyard.store import Store
 from runyard.store.accounts.sso import sync_sso_memberships
 
-__all__ = ["SESSION_TTL_S", "sign_in", "start_session"]
-
-SESSION_TTL_S = 14 * 86400.0
-"""How long a browser stays signed in after single sign-on."""
+__all__ = ["sign_in"]
 
 
 def sign_in(request: Request, response: Response, identity: SsoIdentity) -> str:
@@ -38,24 +37,7 @@ def sign_in(request: Request, response: Response, identity: SsoIdentity) -> str:
         sync_sso_memberships(store, user.username, identity.team_roles, identity.managed_teams)
     except StoreError as exc:
         raise SsoError(f"could not update {user.username!r}'s teams: {exc}", 503) from exc
-    identities = getattr(request.app.state, "identities", None)
-    if identities is not None:
-        identities.forget_users()  # this replica sees the new roles at once; others within their recheck time
-    start_session(request, response, user.username)
+    # This replica sees the new roles at once; the others within their recheck time (RECHECK_S).
+    identities(request).forget_users()
+    start_session(request, response, store, user.username)
     return user.username
-
-
-def start_session(request: Request, response: Response, username: str) -> None:
-    """Start a browser session for ``username``: the ``runyard_session`` cookie (HttpOnly) and the
-    ``runyard_csrf`` cookie the web app echoes in ``X-CSRF-Token`` (see docs/accounts.md)."""
-    store: Store = request.app.state.store
-    token, info = store.accounts.create_session(username, SESSION_TTL_S)
-    service = request.app.state.sso
-    secure = (service.public_url or str(request.base_url)).startswith("https://")
-    max_age = int(SESSION_TTL_S)
-    response.set_cookie(
-        "runyard_session", token, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure
-    )
-    response.set_cookie(
-        "runyard_csrf", info.csrf_token, max_age=max_age, path="/", httponly=False, samesite="lax", secure=secure
-    )

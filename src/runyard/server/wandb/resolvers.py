@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from runyard.errors import ConflictError, NotFoundError
+from runyard.server.access import can_write
 from runyard.server.wandb.artifacts import artifact_mutations, query_artifact
 from runyard.server.wandb.convert import decode_run_id, loads_object, run_storage_id, unwrap_config
 from runyard.server.wandb.graphql import Obj, Operation
@@ -151,6 +152,11 @@ def mutation_root(ctx: Context, sessions: Sessions, op: Operation) -> Obj:
             raise GraphQLError("upsertBucket needs the run's name (its id)")
         project = str(inp.get("modelName") or (ids[1] if ids else "") or "uncategorized")
         entity = str(inp.get("entityName") or (ids[0] if ids else "") or ctx.caller.entity)
+        if not can_write(ctx.caller.user, entity):
+            raise GraphQLError(
+                f"permission denied: {ctx.caller.username} may not log runs to {entity}/{project} (log to your own "
+                f"entity {ctx.caller.entity!r}, or ask an admin of {entity!r} for the member role)"
+            )
         existed = ctx.store.get_run(entity, project, run_id) is not None
         tags = inp.get("tags")
         fields = RunFields(
