@@ -37,7 +37,8 @@ class SsoService:
             from runyard.server.sso.flow import OidcClient
         except ImportError as exc:
             raise UsageError(
-                f"single sign-on needs Authlib ({exc.name} is missing): install the oidc extra (pip install -e '.[oidc]' in a clone)"
+                f"single sign-on needs Authlib ({exc.name} is missing): install runyard's oidc extra "
+                "(pip install -e '.[oidc]' in a clone)"
             ) from exc
         self.settings = settings
         self.public_url = public_url.rstrip("/") if public_url else None
