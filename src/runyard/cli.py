@@ -39,7 +39,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     key = args.key or os.environ.get("RUNYARD_API_KEY")
     if not key and sys.stdin.isatty():
         key = getpass.getpass(
-            f"API key for {url} (on `runyard server`, create one in the web app under API keys; input hidden): "
+            f"API key for {url} (runyard ui prints one; runyard server: the web app; hidden): "
         ).strip()
     if not key:
         print("runyard login: no API key: pass --key KEY or set RUNYARD_API_KEY", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import signal
@@ -13,7 +14,19 @@ from pathlib import Path
 
 import httpx
 
+from runyard.store import Store
+
 _URL = re.compile(r"at (http://127\.0\.0\.1:\d+)/")
+
+
+def add_key(store: Store, key: str, username: str | None = None) -> str:
+    """Make ``username`` (default: this machine's user, the SDK's default entity) a user of the server's store
+    and give them ``key``: a key of `runyard server` belongs to a user with accounts. Returns the username."""
+    name = username or getpass.getuser()
+    if store.accounts.get_user(name) is None:
+        store.accounts.create_user(name, None)
+    store.create_api_key(name, "tests", key=key)
+    return name
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from remote_server import ServerProcess, clean_env
+from remote_server import ServerProcess, add_key, clean_env
 
 import runyard
 from runyard.store import Store
@@ -30,7 +30,7 @@ with runyard.init(project="media", id="remote1") as run:
 
 
 def test_media_logged_to_a_server_read_back(store: Store, store_url: str, tmp_path: Path) -> None:
-    store.create_api_key("tester", "tests", key=KEY)
+    add_key(store, KEY)
     server = ServerProcess(store_url, tmp_path).start()
     try:
         script = tmp_path / "train.py"

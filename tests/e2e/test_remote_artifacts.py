@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from remote_server import ServerProcess, clean_env
+from remote_server import ServerProcess, add_key, clean_env
 
 import runyard
 from runyard.store import Store
@@ -61,7 +61,7 @@ run.finish()
 def server_store(store_url: str, tmp_path: Path) -> Iterator[Store]:
     """The server's store, with a blob folder it records (so `runyard server` keeps artifact files there)."""
     opened = Store.open(store_url, blobs=str(tmp_path / "server-blobs"))
-    opened.create_api_key("tester", "tests", key=KEY)
+    add_key(opened, KEY)
     try:
         yield opened
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from remote_server import ServerProcess, clean_env, free_port
+from remote_server import ServerProcess, add_key, clean_env, free_port
 
 from runyard.replay import open_store, synced_into
 from runyard.sdk.remote import INIT_WAIT_S
@@ -82,7 +82,7 @@ while True:
 
 @pytest.fixture
 def keyed_store(store: Store) -> Store:
-    store.create_api_key("tester", "tests", key=KEY)
+    add_key(store, KEY)
     return store
 
 
@@ -273,7 +273,7 @@ def test_stop_from_the_rest_api_reaches_the_remote_trainer(
 def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, servers: list[ServerProcess]) -> None:
     url = f"sqlite:///{tmp_path}/server/runyard.db"
     with Store.open(url) as store:
-        store.create_api_key("tester", "tests", key=KEY)
+        add_key(store, KEY)
     server = ServerProcess(url, tmp_path).start()
     servers.append(server)
     config = tmp_path / "config"
@@ -282,7 +282,7 @@ def test_login_keeps_the_server_and_key_for_every_process(tmp_path: Path, server
     assert not (config / "login.json").exists()
     done = cli(tmp_path, "login", server.url + "/", "--key", KEY, RUNYARD_CONFIG_DIR=str(config))
     assert done.returncode == 0, done.stderr
-    assert "knows this key as tester" in done.stdout
+    assert f"knows this key as {ENTITY}" in done.stdout
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(config / "login.json").st_mode) == 0o600
 

@@ -167,6 +167,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def test_runyard_server_with_blobs(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/db/runyard.db"
     folder = tmp_path / "team-blobs"
+    with Store.open(db) as made:  # `runyard server` has accounts: its keys belong to users
+        made.accounts.create_user(ENTITY, None)
+        made.create_api_key(ENTITY, "tests", key=KEY)
     proc = subprocess.Popen(
         [sys.executable, "-m", "runyard.cli", "server", "--db", db, "--blobs", str(folder), "--port", "0"],
         cwd=tmp_path,
@@ -180,13 +183,13 @@ def test_runyard_server_with_blobs(tmp_path: Path) -> None:
         seen: list[str] = []
         for line in proc.stdout:
             seen.append(line)
-            if "WANDB_API_KEY=" in line:
+            if "run files are stored in" in line:
                 break
         text = "".join(seen)
         found = _URL.search(text)
         assert found is not None and f"run files are stored in {folder.as_uri()}" in text, text
         url = found.group(1)
-        key = text.split("WANDB_API_KEY=")[1].split()[0]
+        key = KEY
         deadline = time.monotonic() + 20
         while True:  # the URL is printed as uvicorn starts listening
             try:
@@ -203,8 +206,9 @@ def test_runyard_server_with_blobs(tmp_path: Path) -> None:
         upload = answer["data"]["createRunFiles"]["files"][0]["uploadUrl"]
         assert httpx.put(upload, content=b"through the CLI", timeout=30).status_code == 200
         assert _in_folder(folder, b"through the CLI").read_bytes() == b"through the CLI"
-        user = httpx.get(url + "api/v1/projects", timeout=10).json()["projects"][0]["entity"]
-        got = httpx.get(f"{url}api/v1/runs/{user}/{PROJECT}/r1/files/a.txt", timeout=10)
+        signed = {"Authorization": f"Bearer {KEY}"}
+        user = httpx.get(url + "api/v1/projects", headers=signed, timeout=10).json()["projects"][0]["entity"]
+        got = httpx.get(f"{url}api/v1/runs/{user}/{PROJECT}/r1/files/a.txt", headers=signed, timeout=10)
         assert got.content == b"through the CLI"
     finally:
         proc.send_signal(signal.SIGINT)

@@ -216,11 +216,13 @@ def test_ui_url_option_names_a_proxy_in_run_links(tmp_path: Path, spawn: list[su
         store.close()
 
 
-def test_listening_on_every_interface_shows_the_real_address_and_warns(
+def test_listening_on_every_interface_shows_the_real_address(
     tmp_path: Path, spawn: list[subprocess.Popen[str]]
 ) -> None:
+    """Only `runyard server` (with accounts) listens beyond this machine; it names the address others reach."""
+    db = f"sqlite:///{tmp_path}/team.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runyard.cli", "ui", "--create", "--host", "0.0.0.0", "--port", "0"],
+        [sys.executable, "-m", "runyard.cli", "server", "--db", db, "--host", "0.0.0.0", "--port", "0"],
         cwd=tmp_path,
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
@@ -235,10 +237,9 @@ def test_listening_on_every_interface_shows_the_real_address_and_warns(
     base, host, _ = found.groups()
     assert host != "0.0.0.0"
     assert httpx.get(base + "/api/v1/health", timeout=10).json()["ok"] is True
+    assert f"{base}/setup?token=" in proc.stdout.readline()  # the setup link names the reachable address
     proc.send_signal(signal.SIGINT)
     proc.wait(10)
-    warning = proc.stderr.read()
-    assert "warning: listening on 0.0.0.0" in warning and "no login" in warning
 
 
 _NO_PSYCOPG = """
@@ -276,18 +277,18 @@ def test_postgresql_without_its_driver_says_what_to_install(tmp_path: Path) -> N
     assert "retrying" not in sdk.stderr and "steps in the store" not in sdk.stderr
 
 
-def test_server_keeps_its_key_out_of_the_current_folder(
-    tmp_path: Path, spawn: list[subprocess.Popen[str]], pg_admin_url: str
+def test_server_prints_a_setup_link_and_admin_create_makes_an_admin(
+    tmp_path: Path, spawn: list[subprocess.Popen[str]]
 ) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
+    """`runyard server` has accounts: no key is printed or written; the first start prints a one-time setup link,
+    and `runyard server admin create` makes a site admin (with --key, their API key)."""
+    import httpx
 
-    config = tmp_path / "config"
-    env = {**_env(tmp_path), "XDG_CONFIG_HOME": str(config)}
-    # A SQLite store: the key goes beside its file.
+    env = _env(tmp_path)
     db = tmp_path / "data" / "team.db"
+    url = f"sqlite:///{db}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runyard.cli", "server", "--db", f"sqlite:///{db}", "--port", "0"],
+        [sys.executable, "-m", "runyard.cli", "server", "--db", url, "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -295,40 +296,71 @@ def test_server_keeps_its_key_out_of_the_current_folder(
         text=True,
     )
     spawn.append(proc)
-    key = _key_line(proc)
-    assert (db.parent / "api-key").read_text().strip() == key
-    # A PostgreSQL store: in the user's configuration folder, never ./runyard/.
-    name = f"runyard_key_{os.getpid()}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-        pg = subprocess.Popen(
-            [sys.executable, "-m", "runyard.cli", "server", "--db", url, "--port", "0"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        spawn.append(pg)
-        pg_key = _key_line(pg)
-        kept = [p for p in config.rglob("api-key")]
-        assert len(kept) == 1 and kept[0].read_text().strip() == pg_key and name in str(kept[0])
-        pg.send_signal(signal.SIGINT)
-        pg.wait(60)
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    assert not (tmp_path / "runyard").exists()
-
-
-def _key_line(proc: subprocess.Popen[str]) -> str:
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        found = re.search(r"WANDB_API_KEY=(\S+)", line)
-        if found:
-            return found.group(1)
-    raise AssertionError("no key printed:\n" + "".join(seen) + (proc.stderr.read() if proc.stderr else ""))
+        if "/setup?token=" in line:
+            break
+    link = re.search(r"(http://\S+)/setup\?token=(\S+)", "".join(seen))
+    assert link is not None, "".join(seen)
+    assert not any("WANDB_API_KEY" in line for line in seen)
+    base, token = link.group(1), link.group(2)
+    assert httpx.get(f"{base}/api/v1/me", timeout=30).json()["setup_needed"] is True
+    made = httpx.post(
+        f"{base}/api/v1/auth/setup",
+        json={"token": token, "username": "root", "password": "correct horse battery"},
+        timeout=30,
+    )
+    assert made.status_code == 200 and made.json()["site_admin"]
+    proc.send_signal(signal.SIGINT)
+    proc.wait(60)
+    assert not (db.parent / "api-key").exists() and not (tmp_path / "runyard").exists()
+
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runyard.cli",
+            "server",
+            "admin",
+            "create",
+            "ops",
+            "--password-stdin",
+            "--key",
+            "--db",
+            url,
+        ],
+        cwd=tmp_path,
+        env=env,
+        input="another good password\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    key = re.search(r"API key of ops: (\w+)", created.stdout)
+    assert key is not None
+    taken = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "server", "admin", "create", "ops", "--password-stdin", "--db", url],
+        cwd=tmp_path,
+        env=env,
+        input="another good password\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode != 0 and "exists already" in taken.stderr and "Traceback" not in taken.stderr
+    from runyard.store import Store
+
+    with Store.open(url) as store:
+        ops = store.accounts.get_user("ops")
+        assert ops is not None and ops.site_admin
+        assert store.accounts.key_user(key.group(1)) == "ops"
+        assert store.accounts.verify_password("ops", "another good password") is not None
+
+
+def test_ui_refuses_to_listen_beyond_this_machine(tmp_path: Path) -> None:
+    ui = _run(tmp_path, "ui", "--create", "--host", "0.0.0.0", "--port", "0")
+    assert ui.returncode == 2
+    assert "will not listen on 0.0.0.0" in ui.stderr and "runyard server" in ui.stderr

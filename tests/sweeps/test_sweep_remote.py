@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from remote_server import ServerProcess, clean_env
+from remote_server import ServerProcess, add_key, clean_env
 
 from runyard.store import Store
 
@@ -40,7 +40,7 @@ def _cli(tmp_path: Path, server: ServerProcess, *args: str) -> subprocess.Comple
 def test_cli_sweep_and_agents_through_a_server_that_restarts(tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path}/server/runyard.db"
     with Store.open(store_url) as store:
-        store.create_api_key("tester", "tests", key=KEY)
+        add_key(store, KEY)
     (tmp_path / "train.py").write_text(TRAIN)
     config = {
         "program": "train.py",
