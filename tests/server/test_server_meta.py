@@ -15,7 +15,17 @@ def test_health_and_me(live: LiveServer) -> None:
     assert live.client.get("/health").json() == {"ok": True, "version": runyard.__version__}
     # Local mode: the OS user, whose name the SDK gives runs as their entity.
     user = getpass.getuser()
-    assert live.client.get("/me").json() == {"username": user, "entity": user, "local": True}
+    assert live.client.get("/me").json() == {
+        "username": user,
+        "entity": user,
+        "local": True,
+        "anonymous": False,
+        "site_admin": False,
+        "roles": {},
+        "accounts": False,
+        "setup_needed": False,
+        "oidc": [],
+    }
 
 
 def test_openapi_lists_every_endpoint(live: LiveServer) -> None:
@@ -39,6 +49,11 @@ def test_openapi_lists_every_endpoint(live: LiveServer) -> None:
         run + "/artifacts",
         "/api/v1/projects/{entity}/{project}/artifacts",
         "/api/v1/projects/{entity}/{project}/artifacts/{name}/{version}",
+        "/api/v1/auth/login",
+        "/api/v1/auth/setup",
+        "/api/v1/keys/{key_id}",
+        "/api/v1/teams/{team}/members/{username}",
+        "/api/v1/invites/{token}/accept",
     ):
         assert path in paths, path
     assert "text/html" in live.client.get(live.url + "/docs").headers["content-type"]
