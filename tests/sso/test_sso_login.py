@@ -4,9 +4,11 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -17,7 +19,7 @@ from sso_provider import Provider, authorize_as, free_port
 
 from runyard.server import create_app
 from runyard.server.serve import bind
-from runyard.server.sso.config import load_oidc_settings
+from runyard.server.sso.config import OidcSettings, load_oidc_settings
 from runyard.store import Store
 
 ROLES = "ml-admins=research:admin, ml=research:member, vision=vision:viewer"
@@ -29,20 +31,22 @@ class Runyard:
     store: Store
 
 
-@pytest.fixture
-def runyard(store: Store, provider: Provider) -> Iterator[Runyard]:
-    """A runyard server on loopback trusting the provider as ``kc`` (and a provider ``down`` nobody answers for)."""
+def oidc_settings(provider: Provider) -> OidcSettings:
+    """The provider as ``kc``, and a provider ``down`` nobody answers for."""
     env = {
         "RUNYARD_OIDC_KC_CLIENT_ID": "runyard",
         "RUNYARD_OIDC_KC_CLIENT_SECRET": "s3cret",
         "RUNYARD_OIDC_KC_ROLES": ROLES,
         "RUNYARD_OIDC_DOWN_CLIENT_ID": "runyard",
+        "RUNYARD_OIDC_SECRET": "shared by the replicas",
     }
-    oidc = load_oidc_settings(
-        [f"kc={provider.issuer}", f"down=http://127.0.0.1:{free_port()}"], environ={**env, "RUNYARD_OIDC_SECRET": "x"}
-    )
-    sock = bind("127.0.0.1", 0)
-    app = create_app(store, accounts=True, oidc=oidc)
+    return load_oidc_settings([f"kc={provider.issuer}", f"down=http://127.0.0.1:{free_port()}"], environ=env)
+
+
+@contextmanager
+def serving(store: Store, oidc: OidcSettings, sock: socket.socket, public_url: str | None = None) -> Iterator[str]:
+    """A runyard server with accounts over ``store`` on ``sock`` (loopback), in a thread; its URL."""
+    app = create_app(store, accounts=True, oidc=oidc, public_url=public_url)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -50,10 +54,19 @@ def runyard(store: Store, provider: Provider) -> Iterator[Runyard]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.005)
-    yield Runyard(f"http://127.0.0.1:{sock.getsockname()[1]}", store)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def runyard(store: Store, provider: Provider) -> Iterator[Runyard]:
+    """A runyard server on loopback trusting the provider."""
+    with serving(store, oidc_settings(provider), bind("127.0.0.1", 0)) as url:
+        yield Runyard(url, store)
 
 
 def start(http: httpx.Client, runyard: Runyard, next_path: str = "/") -> str:
@@ -202,3 +215,23 @@ def test_provider_down_is_a_clear_page_not_a_500(runyard: Runyard) -> None:
 def test_unknown_provider(runyard: Runyard) -> None:
     answer = httpx.get(f"{runyard.url}/api/v1/auth/oidc/nope/login", timeout=30)
     assert answer.status_code == 404 and "known: kc, down" in answer.text
+
+
+def test_another_replica_finishes_the_sign_in(store_url: str, runyard: Runyard, provider: Provider) -> None:
+    """Two servers on one database behind one address: the login starts on one, the callback lands on the other,
+    and the session works on both."""
+    other_store = Store.open(store_url)
+    try:
+        with serving(other_store, oidc_settings(provider), bind("127.0.0.1", 0), public_url=runyard.url) as other:
+            provider.set_user("kc-ha", preferred_username="ha", groups=["vision"])
+            with httpx.Client(timeout=30) as http:
+                back = authorize_as(http, start(http, runyard), "kc-ha")
+                assert back.headers["location"].startswith(runyard.url)
+                # The load balancer sends the callback to the other replica.
+                done = http.get(back.headers["location"].replace(runyard.url, other, 1))
+                assert done.status_code == 303, done.text
+                for replica in (runyard.url, other):
+                    body = http.get(f"{replica}/api/v1/me").json()
+                    assert body["username"] == "ha" and body["roles"] == {"ha": "admin", "vision": "viewer"}
+    finally:
+        other_store.close()

@@ -39,5 +39,8 @@ def sign_in(request: Request, response: Response, identity: SsoIdentity) -> str:
         raise SsoError(f"could not update {user.username!r}'s teams: {exc}", 503) from exc
     # This replica sees the new roles at once; the others within their recheck time (RECHECK_S).
     identities(request).forget_users()
-    start_session(request, response, store, user.username)
+    try:
+        start_session(request, response, store, user.username)
+    except StoreError as exc:
+        raise SsoError(f"could not start a session for {user.username!r}: {exc}", 503) from exc
     return user.username
