@@ -175,6 +175,11 @@ def cmd_server(args: argparse.Namespace) -> int:
         print("runyard server: name the store with --db (postgresql://user@host/db or sqlite:///path)", file=sys.stderr)
         return 2
     settings = Settings(root_dir=None, store_url=args.db).resolved()
+    oidc = None
+    if args.oidc or args.oidc_config:
+        from runyard.server.sso.config import load_oidc_settings
+
+        oidc = load_oidc_settings(args.oidc, args.oidc_config)
     return serve(
         args.db,
         host=args.host,
@@ -186,6 +191,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
         accounts=True,
+        oidc=oidc,
     )
 
 
@@ -391,6 +397,21 @@ def build_parser() -> argparse.ArgumentParser:
         "default: never (run `runyard gc` yourself)",
     )
     _exposure(p_server)
+    p_server.add_argument(
+        "--oidc",
+        action="append",
+        default=[],
+        metavar="NAME=ISSUER_URL",
+        help="let users sign in with this OpenID Connect provider (repeatable), e.g. "
+        "keycloak=https://sso.example.com/realms/ml; its client id, secret and group-to-team role rules come "
+        "from RUNYARD_OIDC_<NAME>_CLIENT_ID, _CLIENT_SECRET and _ROLES (see docs/accounts.md)",
+    )
+    p_server.add_argument(
+        "--oidc-config",
+        default=None,
+        metavar="FILE",
+        help="single sign-on providers from a YAML or JSON file (see docs/accounts.md)",
+    )
     p_server.set_defaults(func=cmd_server)
     server_sub = p_server.add_subparsers(dest="server_command", metavar="{admin}")
     p_admin = server_sub.add_parser("admin", help="manage the server's users")

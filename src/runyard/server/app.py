@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from runyard.errors import UsageError
 from runyard.server.auth import KeyCache
 from runyard.server.bodies import BodyLimit
 from runyard.server.deps import User, local_user
@@ -21,6 +22,7 @@ from runyard.server.identity import CsrfGuard, Identities
 from runyard.server.origins import OriginGuard, OriginPolicy
 from runyard.server.routes import api_router
 from runyard.server.routes.ingest import PATH_PREFIX as INGEST_PREFIX
+from runyard.server.sso.config import OidcSettings
 from runyard.server.static_files import STATIC_DIR, install_web_app
 from runyard.server.wandb import PROTOCOL_PREFIXES, wandb_router
 from runyard.store import Store
@@ -40,6 +42,7 @@ def create_app(
     allowed_origins: Sequence[str] = (),
     bind_host: str | None = None,
     accounts: bool = False,
+    oidc: OidcSettings | None = None,
     public_url: str | None = None,
 ) -> FastAPI:
     """The runyard web server over ``store``.
@@ -55,8 +58,9 @@ def create_app(
         accounts: a team server (``runyard server``): every request is a signed-in user, an API key's owner or
             an anonymous visitor (see docs/accounts.md). False: local mode (``runyard ui``), every request is
             ``user``.
+        oidc: the single sign-on providers users may sign in with (see :mod:`runyard.server.sso.config`).
         public_url: the address users reach the server at; an ``https`` one makes the session cookies
-            ``Secure``.
+            ``Secure``, and the single sign-on providers' callback URLs name it.
     """
     from runyard import __version__
 
@@ -78,6 +82,15 @@ def create_app(
     app.state.accounts = accounts
     app.state.public_url = public_url
     app.state.identities = Identities(store)  # accounts mode: users, keys and sessions, briefly remembered
+    app.state.sso = None
+    app.state.oidc_providers = []
+    if oidc is not None and oidc.providers:
+        if not accounts:
+            raise UsageError("single sign-on signs users in to accounts: it needs `runyard server`, not `runyard ui`")
+        from runyard.server.sso.service import SsoService
+
+        app.state.sso = SsoService(oidc, public_url=public_url)
+        app.state.oidc_providers = app.state.sso.listed()  # /me lists them for the login page
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(wandb_router)  # the wandb client's protocol: /graphql, /files/.../file_stream, /wandb/

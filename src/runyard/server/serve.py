@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from runyard.server.app import create_app
 from runyard.server.deps import User, local_user
+from runyard.server.sso.config import OidcSettings
 from runyard.store import Store
 
 __all__ = ["bind", "bind_or_say", "serve"]
@@ -61,6 +62,7 @@ def serve(
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
     accounts: bool = False,
+    oidc: OidcSettings | None = None,
 ) -> int:
     """Serve ``store_url`` on ``host:port`` until interrupted; prints the URL (of ``path``) first.
 
@@ -75,7 +77,8 @@ def serve(
     server answers to (see :mod:`runyard.server.origins`). With ``accounts`` (``runyard server``) every request
     is a user, a key's owner or an anonymous visitor (docs/accounts.md); on a store without users the first
     start prints a one-time link that creates the first admin. Without accounts (``runyard ui``) the server
-    refuses to listen beyond this machine. Returns an exit code.
+    refuses to listen beyond this machine. ``oidc``: the single sign-on
+    providers (their callback URLs are printed). Returns an exit code.
     """
     import uvicorn
 
@@ -112,6 +115,7 @@ def serve(
             allowed_origins=allowed_origins,
             bind_host=host,
             accounts=accounts,
+            oidc=oidc,
             public_url=public_url,
         )
         config = uvicorn.Config(app, log_level="warning", access_log=False)
@@ -137,6 +141,9 @@ def serve(
                     "link works once), or run `runyard server admin create NAME --db ...`",
                     flush=True,
                 )
+        for provider in oidc.providers if oidc else ():
+            callback = f"{login_url}/api/v1/auth/oidc/{provider.name}/callback"
+            print(f"runyard: single sign-on with {provider.label}: register the redirect URI {callback}", flush=True)
         if store.blobs is not None:
             print(f"runyard: run files are stored in {store.blobs.url}", flush=True)
         if key_folder is not None:

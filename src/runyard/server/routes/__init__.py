@@ -14,6 +14,7 @@ from runyard.server.routes import (
     projects,
     run,
     runs,
+    sso,
     sweep_agents,
     sweeps,
 )
@@ -32,3 +33,4 @@ api_router.include_router(ingest_artifacts.router)
 api_router.include_router(media.router)
 api_router.include_router(artifacts.router)
 api_router.include_router(sweep_agents.router)
+api_router.include_router(sso.router)
