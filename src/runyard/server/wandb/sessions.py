@@ -50,7 +50,7 @@ from runyard.server.wandb.convert import console_line, metrics_of, system_to_run
 from runyard.store import Store
 from runyard.store.server_state import Doc, StaleDocError
 
-__all__ = ["ClientRun", "RunFields", "Sessions"]
+__all__ = ["KIND", "ClientRun", "RunFields", "Sessions", "forget_client_run"]
 
 log = logging.getLogger("runyard.server.wandb")
 
@@ -222,9 +222,7 @@ class Sessions:
 
     def forget(self, entity: str, project: str, run_id: str) -> None:
         """Drop the run's session (the run was deleted): a client still writing it starts it anew."""
-        key = _key(entity, project, run_id)
-        self.store.server_state.delete(KIND, key)
-        self.store.server_state.delete(_RESUME_KIND, key)
+        forget_client_run(self.store, entity, project, run_id)
 
     def _open(
         self,
@@ -483,6 +481,13 @@ class Sessions:
                 except StaleDocError:
                     continue
         raise _busy(key)
+
+
+def forget_client_run(store: Store, entity: str, project: str, run_id: str) -> None:
+    """Drop what the store keeps of a wandb client writing the run (the run was deleted, by any route)."""
+    key = _key(entity, project, run_id)
+    store.server_state.delete(KIND, key)
+    store.server_state.delete(_RESUME_KIND, key)
 
 
 def _key(entity: str, project: str, run_id: str) -> str:
