@@ -11,6 +11,9 @@ of them: the rate two otherwise idle cores would reach, steadier than the wall-t
 with other work. Then every run is read back
 from the store: each of its series must hold steps ``0..rows-1`` exactly once, else the repetition FAILs.
 
+The local figure, from the same invocation: the same clients with ``RUNYARD_STORE_URL`` instead, each run's
+ingester process writing the store directly (no server; ``--no-local`` skips it): what the server's hop costs.
+
 The peer, from the same invocation: the real wandb 0.31 client (``.wandb-clients/wandb-0.31.0``, online, its
 ``wandb-core`` service) logging the same workload to the same server through W&B's protocol (``--peer-rows``,
 default ``--rows``; ``--no-peer`` skips it).
@@ -172,8 +175,8 @@ def server(url: str, work: Path) -> Iterator[tuple[str, psutil.Process]]:
 def run_clients(kind: str, base: str, work: Path, clients: int, rows: int, tag: str) -> tuple[float, list[str]]:
     """Start every client at once and wait for all; returns the wall time and the run ids."""
     script = work / f"{kind}_client.py"
-    script.write_text(RUNYARD_CLIENT if kind == "runyard" else WANDB_CLIENT)
-    python = sys.executable if kind == "runyard" else str(WANDB_PYTHON)
+    script.write_text(WANDB_CLIENT if kind == "wandb" else RUNYARD_CLIENT)
+    python = str(WANDB_PYTHON) if kind == "wandb" else sys.executable
     ids = [f"{kind}-{tag}-{i}" for i in range(clients)]
     procs = []
     start = time.perf_counter()
@@ -183,6 +186,8 @@ def run_clients(kind: str, base: str, work: Path, clients: int, rows: int, tag: 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "WANDB_"))}
         if kind == "runyard":
             env.update(RUNYARD_BASE_URL=base, RUNYARD_API_KEY=KEY, RUNYARD_DIR=str(folder), RUNYARD_SILENT="1")
+        elif kind == "local":  # ``base`` is the store's URL: no server in between
+            env.update(RUNYARD_STORE_URL=base, RUNYARD_DIR=str(folder), RUNYARD_SILENT="1")
         else:
             env.update(
                 WANDB_BASE_URL=base, WANDB_API_KEY=KEY, WANDB_DIR=str(folder), WANDB_SILENT="true",
@@ -258,7 +263,8 @@ def measure(kind: str, url: str, work: Path, clients: int, rows: int, reps: int)
             cpu = sum(proc.cpu_times()[:2])
             database = _database_cpu(url)
             children = _children_cpu()
-            seconds, ids = run_clients(kind, base, work, clients, rows, f"{rep}-{uuid.uuid4().hex[:4]}")
+            target = url if kind == "local" else base
+            seconds, ids = run_clients(kind, target, work, clients, rows, f"{rep}-{uuid.uuid4().hex[:4]}")
             server_cpu = sum(proc.cpu_times()[:2]) - cpu
             server_cpu += sum(_database_cpu(url).values()) - sum(database.values())
             client_cpu = _children_cpu() - children
@@ -295,6 +301,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--pg", default=PG_ADMIN_URL, help="PostgreSQL admin URL ('' skips PostgreSQL)")
     parser.add_argument("--no-peer", action="store_true", help="skip the wandb 0.31 client")
+    parser.add_argument("--no-local", action="store_true", help="skip the clients writing the store directly")
     parser.add_argument("--peer-rows", type=int, default=None, help="rows per wandb client (default --rows)")
     args = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if args.pg else [])
@@ -310,6 +317,9 @@ def main() -> int:
                 print(f"{backend}:", flush=True)
                 reps = measure("runyard", url, work, args.clients, args.rows, args.reps)
                 results.append((backend, "runyard SDK", reps, True))
+                if not args.no_local:
+                    local_reps = measure("local", url, work, args.clients, args.rows, args.reps)
+                    results.append((backend, "SDK, no server", local_reps, False))
                 if peer and backend == "sqlite":
                     rows = args.peer_rows or args.rows
                     wandb_reps = measure("wandb", url, work, args.clients, rows, args.reps)

@@ -17,6 +17,7 @@ checks that the migrations produce exactly these tables.
     runs 1─* media_keys (the media room's table: runyard.store.media.schema)
     artifact_* (versioned files with lineage: runyard.store.artifacts.tables)
     users, memberships, login_sessions, invitations, login_failures (runyard.store.accounts.tables)
+    server_state (what a server keeps between requests, for every replica: runyard.store.server_state.tables)
 
 History is not stored one row per point: a *series* is one flattened history key of one run, and its points
 sit in *blocks* of up to 4096 consecutive points (see :mod:`runyard.store.blocks`). Console output and system
@@ -52,7 +53,7 @@ __all__ = [
     "workspaces",
 ]
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 """The newest migration; ``Store.open`` compares ``alembic_version`` against it without loading alembic."""
 
 # User-supplied text is TEXT, never VARCHAR(n): on PostgreSQL a too-long run name or history key would make
@@ -300,4 +301,5 @@ api_keys = sa.Table(
 import runyard.store.accounts.tables  # noqa: E402
 import runyard.store.artifacts.tables  # noqa: E402, F401
 from runyard.store.media import schema as _media_schema  # noqa: E402, F401
+from runyard.store.server_state import tables as _server_state_tables  # noqa: E402, F401
 from runyard.store.sweeps import tables as _sweep_tables  # noqa: E402, F401

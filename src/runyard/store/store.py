@@ -56,6 +56,7 @@ from runyard.store.patterns import compile_pattern
 from runyard.store.sampling import Bucket, BucketColumns
 from runyard.store.schema import projects as projects_table
 from runyard.store.schema import store_settings
+from runyard.store.server_state.room import Doc, ServerState, save_doc
 from runyard.store.sql import SqlaSql
 
 __all__ = ["BLOBS_SETTING", "Store", "default_blob_location"]
@@ -97,6 +98,8 @@ class Store:
 
         self.sweeps = Sweeps(self)
         """Sweeps, their controller and agents (:class:`runyard.store.sweeps.room.Sweeps`)."""
+        self.server_state = ServerState(self)
+        """What a server keeps between requests, shared by its replicas (:mod:`runyard.store.server_state`)."""
 
     @classmethod
     def open(
@@ -142,13 +145,17 @@ class Store:
 
     # -- writes ---------------------------------------------------------------------------------------------
 
-    def ingest(self, records: Sequence[Record], *, session: str | None = None) -> int:
+    def ingest(self, records: Sequence[Record], *, session: str | None = None, save: Doc | None = None) -> int:
         """Apply a batch of one session's ``[seq, kind, body]`` records in one transaction.
 
         Records already applied (seq at or below the session's progress) are skipped, so replaying a batch is
         harmless. A batch that does not begin with the session's ``start`` record needs ``session=``. Raises
         :class:`~runyard.errors.IngestGapError` (applying nothing) when a seq is skipped. Returns the
         session's last applied seq.
+
+        ``save``: a server-state document written in the same transaction
+        (:func:`~runyard.store.server_state.room.save_doc`): a :class:`~runyard.store.server_state.StaleDocError`
+        from it applies nothing, so the records and the document that says they were sent move together.
         """
         sid = session_of(records, session)
         if not records:
@@ -157,6 +164,8 @@ class Store:
         try:
             with self._write_engine.begin() as conn:
                 last_seq, staged = apply_batch(SqlaSql(conn), records, sid, time.time(), self._cache)
+                if save is not None:
+                    save_doc(SqlaSql(conn), save)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not ingest session {sid!r}: {exc}") from exc
         except (KeyError, TypeError, ValueError, OverflowError) as exc:

@@ -65,6 +65,10 @@ def delete_run(entity: str, project: str, run_id: str, store: StoreDep, user: Cu
     require_run(store, user, entity, project, run_id, "write")
     if not store.delete_run(entity, project, run_id):
         raise ApiError(404, f"no run {entity}/{project}/{run_id}")
+    # Imported here: the wandb package's routes import the app's modules that import this one.
+    from runyard.server.wandb.sessions import forget_client_run
+
+    forget_client_run(store, entity, project, run_id)  # a wandb client still writing it starts it anew
     return Response(status_code=204)
 
 

@@ -7,8 +7,8 @@ content with either client finds the same version) and the versions/aliases rule
 manifest speaks MD5 (base64): the MD5 of each uploaded file is computed as it arrives; for a version another
 client made it is computed from the blob when a manifest is first asked for.
 
-Between ``createArtifact`` and ``commitArtifact`` a version is *pending*: held in memory by :class:`Pending`
-(an artifact the server restarts under fails to commit, and the client reports it).
+Between ``createArtifact`` and ``commitArtifact`` a version is *pending*: kept by :class:`Pending` in the
+store, so any replica of the server (or the same one, restarted) takes the client's next call.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
@@ -30,6 +29,10 @@ from runyard.manifest_digest import manifest_digest
 from runyard.server.wandb.convert import iso, project_int_id, run_storage_id
 from runyard.server.wandb.graphql import Obj
 from runyard.store.artifacts.models import ArtifactFile, ArtifactVersion
+from runyard.store.server_state import StaleDocError
+
+if TYPE_CHECKING:
+    from runyard.store import Store
 
 __all__ = [
     "ARTIFACT_MUTATIONS",
@@ -86,38 +89,64 @@ class PendingArtifact:
 
 
 class Pending:
-    """The server's pending artifacts, and the MD5 of blobs it has seen (wandb's manifests name files by MD5)."""
+    """The pending artifacts of a store, and the MD5 of blobs seen (wandb's manifests name files by MD5).
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[str, PendingArtifact] = {}
-        self._md5: dict[str, str] = {}  # blob key -> md5 (base64)
-        self._by_md5: dict[tuple[str, int], str] = {}  # (md5, size) -> blob key
+    Kept in the store (``store.server_state``), so that an artifact created through one server replica takes
+    its files, its manifest and its commit through any other, and survives a restart of the server.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._state = store.server_state
 
     def add(self, item: PendingArtifact) -> None:
-        with self._lock:
-            # A pending id stays valid a day after its commit (the client names it in later calls), then goes.
-            cutoff = time.time() - PENDING_TTL_S
-            for key in [k for k, v in self._items.items() if v.created_at < cutoff]:
-                del self._items[key]
-            self._items[item.key] = item
+        # A pending id stays valid a day after its commit (the client names it in later calls), then goes.
+        self._state.purge(_PENDING_KIND)
+        self._state.put(_PENDING_KIND, item.key, asdict(item), item.created_at + PENDING_TTL_S)
 
     def get(self, key: str) -> PendingArtifact | None:
-        with self._lock:
-            return self._items.get(key)
+        doc = self._state.get(_PENDING_KIND, key)
+        return None if doc is None else _pending_of(doc.value)
+
+    def update(self, key: str, change: Callable[[PendingArtifact], None]) -> PendingArtifact | None:
+        """Apply ``change`` to the stored artifact (again on a fresh copy if another request changed it first)."""
+        for _ in range(50):
+            doc = self._state.get(_PENDING_KIND, key)
+            if doc is None:
+                return None
+            item = _pending_of(doc.value)
+            change(item)
+            doc.value = asdict(item)
+            try:
+                self._state.save(doc)
+            except StaleDocError:
+                continue
+            return item
+        raise StoreError(f"pending artifact {key}: too many concurrent changes; retry")
 
     def note_md5(self, blob_key: str, md5: str, size: int) -> None:
-        with self._lock:
-            self._md5[blob_key] = md5
-            self._by_md5[(md5, size)] = blob_key
+        self._state.put(_MD5_KIND, blob_key, {"md5": md5})
+        self._state.put(_BLOB_KIND, f"{md5}:{size}", {"blob": blob_key})
 
     def md5(self, blob_key: str) -> str | None:
-        with self._lock:
-            return self._md5.get(blob_key)
+        doc = self._state.get(_MD5_KIND, blob_key)
+        return None if doc is None else str(doc.value["md5"])
 
     def blob_by_md5(self, md5: str, size: int) -> str | None:
-        with self._lock:
-            return self._by_md5.get((md5, size))
+        doc = self._state.get(_BLOB_KIND, f"{md5}:{size}")
+        return None if doc is None else str(doc.value["blob"])
+
+
+_PENDING_KIND = "wandb-artifact"
+_MD5_KIND = "blob-md5"
+_BLOB_KIND = "md5-blob"
+
+
+def _pending_of(value: dict[str, Any]) -> PendingArtifact:
+    value = dict(value)
+    uploads = value.pop("uploads", {}) or {}
+    item = PendingArtifact(**value)
+    item.uploads = {path: (str(u[0]), int(u[1]), str(u[2])) for path, u in uploads.items()}
+    return item
 
 
 def md5_of_stream(chunks: Iterable[bytes]) -> tuple[Iterator[bytes], Any]:
@@ -615,10 +644,14 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         found = _decode_id(value)
         item: PendingArtifact | None = ctx.pending.get(found[1]) if found and found[0] == "pending" else None
         if item is None:
-            raise GraphQLError(
-                "unknown or expired pending artifact: it was created before this server restarted; log it again"
-            )
+            raise GraphQLError("unknown or expired pending artifact (pending ids last a day): log it again")
         return item
+
+    def set_base(item: PendingArtifact, base_id: str) -> PendingArtifact:
+        def change(stored: PendingArtifact) -> None:
+            stored.base_id = base_id
+
+        return ctx.pending.update(item.key, change) or item
 
     def manifest_payload(item: PendingArtifact, args: dict[str, Any]) -> Obj:
         url = ctx.artifact_url("art-manifest-put", item.key, MANIFEST_NAME)
@@ -641,7 +674,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         inp = args.get("input") or {}
         item = pending_of(inp.get("artifactID"))
         if inp.get("baseArtifactID"):
-            item.base_id = str(inp["baseArtifactID"])
+            item = set_base(item, str(inp["baseArtifactID"]))
         return manifest_payload(item, args)
 
     def update_manifest(args: dict[str, Any]) -> Obj:
@@ -652,7 +685,7 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         if item is None:
             raise GraphQLError("unknown artifact manifest: log the artifact again")
         if inp.get("baseArtifactID"):
-            item.base_id = str(inp["baseArtifactID"])
+            item = set_base(item, str(inp["baseArtifactID"]))
         return Obj(
             "UpdateArtifactManifestPayload",
             {"artifactManifest": manifest_payload(item, args).fields["artifactManifest"]},
@@ -679,7 +712,13 @@ def artifact_mutations(ctx: Any) -> dict[str, Any]:
         inp = args.get("input") or {}
         item = pending_of(inp.get("artifactID"))
         if item.committed is None:
-            item.committed = _commit(ctx, item)
+            committed = _commit(ctx, item)
+
+            def change(stored: PendingArtifact) -> None:
+                stored.committed = committed if stored.committed is None else stored.committed
+
+            item = ctx.pending.update(item.key, change) or item
+            item.committed = item.committed or committed
         version = _reload(ctx, item.committed)
         assert version is not None
         return Obj(

@@ -50,7 +50,11 @@ class Context:
     signer: Signer
     on_resume: Callable[[str, str, str], None] | None = None  # a client asked to resume this run
     variables: dict[str, Any] = field(default_factory=dict)  # the operation's variables
-    pending: Pending = field(default_factory=Pending)  # artifacts being logged (the app's, see routes.Hub)
+    pending: Pending = None  # type: ignore[assignment]  # artifacts being logged (see routes.Hub); default: the store's
+
+    def __post_init__(self) -> None:
+        if self.pending is None:
+            self.pending = Pending(self.store)
 
     def file_url(self, action: str, entity: str, project: str, run_id: str, name: str) -> str:
         token = self.signer.token(FileRef(action, entity, project, run_id, name))

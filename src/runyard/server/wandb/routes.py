@@ -69,7 +69,9 @@ def hub_of(request: Request) -> Hub:
         hub: Hub | None = getattr(state, "wandb_hub", None)
         if hub is None:
             store = get_store(request)
-            hub = Hub(Sessions(store), key_cache(request), Signer(), Pending())
+            # The URL secret is the store's: a URL one replica signs is good at every other.
+            signer = Signer(store.server_state.secret("file-urls"))
+            hub = Hub(Sessions(store), key_cache(request), signer, Pending(store))
             state.wandb_hub = hub
     return hub
 
@@ -142,8 +144,7 @@ async def file_stream(entity: str, project: str, run_id: str, request: Request) 
         raise ApiError(400, "a file_stream request is a JSON object")
 
     def apply() -> bool:
-        run = hub.sessions.current(entity, project, run_id, caller.username)
-        return hub.sessions.file_stream(run, body)
+        return hub.sessions.file_stream(entity, project, run_id, caller.username, body)
 
     stopped = await run_in_threadpool(apply)
     answer: dict[str, Any] = {"exitcode": None, "limits": {}}
@@ -225,9 +226,9 @@ async def artifact_upload(token: str, request: Request) -> Response:
     ref = hub.signer.check(token, "art-put") or hub.signer.check(token, "art-manifest-put")
     if ref is None:
         raise ApiError(403, "this upload URL is invalid or has expired")
-    item = hub.pending.get(ref.run_id)
+    item = await run_in_threadpool(hub.pending.get, ref.run_id)
     if item is None:
-        raise ApiError(404, "this artifact is no longer pending (the server restarted?): log it again")
+        raise ApiError(404, "this artifact is no longer pending (pending ids last a day): log it again")
     if ref.name == MANIFEST_NAME and hub.signer.check(token, "art-manifest-put") is not None:
         raw = bytearray()
         async for chunk in request.stream():
@@ -240,7 +241,14 @@ async def artifact_upload(token: str, request: Request) -> Response:
             raise ApiError(400, f"the artifact manifest is not JSON: {exc}") from exc
         if not isinstance(manifest, dict):
             raise ApiError(400, "the artifact manifest is a JSON object")
-        item.manifest = manifest
+
+        def keep_manifest() -> None:
+            def change(stored: Any) -> None:
+                stored.manifest = manifest
+
+            hub.pending.update(item.key, change)
+
+        await run_in_threadpool(keep_manifest)
         return Response(status_code=200)
     store = hub.sessions.store
     if store.blobs is None:
@@ -257,7 +265,11 @@ async def artifact_upload(token: str, request: Request) -> Response:
             chunks, hasher = md5_of_stream(iter(lambda: spool.read(1024 * 1024), b""))
             key, size = blobs.put_stream(chunks)
             md5 = base64.b64encode(hasher.digest()).decode()
-            item.uploads[ref.name] = (key, size, md5)
+
+            def change(stored: Any) -> None:
+                stored.uploads[ref.name] = (key, size, md5)
+
+            hub.pending.update(item.key, change)
             hub.pending.note_md5(key, md5, size)
 
         await run_in_threadpool(store_file)

@@ -8,8 +8,11 @@ writes the exit record. An upload never opens a session: one that arrives after 
 run as it stands (:meth:`Sessions.add_upload`). Everything is stored with :meth:`Store.ingest`, exactly as the
 runyard SDK's run logs are, so a wandb run and a runyard run look the same everywhere.
 
-A server restart forgets the open sessions: the next request for such a run opens a resumed session, so a
-live run keeps logging (offsets are then taken as they come).
+The :class:`ClientRun` lives in the store (``store.server_state``), written in the same transaction as the
+records it numbers: a server restarting, or the client's next request reaching another replica of the same
+store, continues the same session at the same offsets, so nothing is lost or stored twice. A request for a run
+with no open session (one the client completed, or one started before the store kept sessions) opens a
+resumed session.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import math
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from runyard.errors import NotFoundError
+from runyard.errors import NotFoundError, StoreError
 from runyard.names import new_run_name
 from runyard.records import (
     KIND_CONFIG,
@@ -45,8 +48,9 @@ from runyard.records import (
 )
 from runyard.server.wandb.convert import console_line, metrics_of, system_to_runyard, unwrap_config
 from runyard.store import Store
+from runyard.store.server_state import Doc, StaleDocError
 
-__all__ = ["ClientRun", "RunFields", "Sessions"]
+__all__ = ["KIND", "ClientRun", "RunFields", "Sessions", "forget_client_run"]
 
 log = logging.getLogger("runyard.server.wandb")
 
@@ -95,7 +99,11 @@ class RunFields:
 
 @dataclass
 class ClientRun:
-    """One client process writing one run: a runyard session and the client's stream offsets."""
+    """One client process writing one run: a runyard session and the client's stream offsets.
+
+    Kept in the store (``store.server_state``, kind :data:`KIND`), never in the server's memory: every request
+    reads it, and writes it back in the transaction that stores the request's records.
+    """
 
     entity: str
     project: str
@@ -114,68 +122,119 @@ class ClientRun:
     wandb_summary: dict[str, Any] = field(default_factory=dict)
     runtime: float = 0.0
     done: bool = False
-    ended_at: float = 0.0  # when the client completed the run (time.monotonic())
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    ended_at: float = 0.0  # when the client completed the run (unix time)
+
+    def to_value(self) -> dict[str, Any]:
+        """The run as a JSON document."""
+        value = asdict(self)
+        value["console_pending"] = {str(k): list(v) for k, v in self.console_pending.items()}
+        return value
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any]) -> ClientRun:
+        """The run a document of :meth:`to_value` holds."""
+        value = dict(value)
+        pending = value.pop("console_pending", {}) or {}
+        run = cls(**value)
+        run.console_pending = {int(k): (float(v[0]), str(v[1]), str(v[2])) for k, v in pending.items()}
+        return run
+
+
+KIND = "wandb-run"
+"""The ``server_state`` kind of a :class:`ClientRun`, keyed ``entity/project/run_id``."""
+
+_RESUME_KIND = "wandb-resume"
+_RESUME_TTL_S = 3600.0
+_ATTEMPTS = 50
+
+
+class _Loaded:
+    """A run read from the store, with the document it came from (to write it back, or see it changed)."""
+
+    def __init__(self, run: ClientRun, doc: Doc) -> None:
+        self.run = run
+        self.doc = doc
+        self.before = doc.value
+
+    def changed(self) -> bool:
+        self.doc.value = self.run.to_value()
+        self.doc.expires_at = self.run.ended_at + _KEEP_ENDED_S if self.run.done else None
+        return self.doc.value != self.before or self.doc.version == 0
 
 
 class Sessions:
-    """The open client runs of one server, by ``(entity, project, run_id)``. Thread-safe."""
+    """The open client runs of a store, by ``(entity, project, run_id)``, kept in the store so that every server
+    replica continues what another started. Thread-safe; concurrent requests for one run (the client's uploads
+    beside its ``file_stream``, or two replicas) are applied one after the other: each writes the run's
+    document only if it is still the one it read, else reads again and redoes its work
+    (:class:`~runyard.store.server_state.StaleDocError`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._runs: dict[tuple[str, str, str], ClientRun] = {}
-        self._resuming: set[tuple[str, str, str]] = set()
-        self._lock = threading.Lock()
+        # Requests of one run on this replica wait for each other instead of redoing work; only a mutex.
+        self._locks = [threading.Lock() for _ in range(64)]
+
+    def _lock(self, key: str) -> threading.Lock:
+        return self._locks[hash(key) % len(self._locks)]
+
+    def _load(self, key: str) -> _Loaded | None:
+        doc = self.store.server_state.get(KIND, key)
+        if doc is None:
+            return None
+        return _Loaded(ClientRun.from_value(doc.value), doc)
+
+    def _write(self, loaded: _Loaded, records: list[Record]) -> None:
+        """Ingest ``records`` after the session's last seq with the run's document; StaleDocError: nothing."""
+        run = loaded.run
+        if records:
+            numbered = [[run.seq + i, kind, body] for i, (_seq, kind, body) in enumerate(records, start=1)]
+            run.seq = numbered[-1][0]
+            loaded.changed()
+            self.store.ingest(numbered, session=run.session, save=loaded.doc)
+        elif loaded.changed():
+            self.store.server_state.save(loaded.doc)
 
     # -- opening and updating ------------------------------------------------------------------------------
 
     def expect_resume(self, entity: str, project: str, run_id: str) -> None:
         """A client asked to resume the run (``RunResumeStatus``): its next ``UpsertBucket`` opens a session."""
-        with self._lock:
-            self._resuming.add((entity, project, run_id))
+        self.store.server_state.put(_RESUME_KIND, _key(entity, project, run_id), {}, time.time() + _RESUME_TTL_S)
 
     def upsert(self, entity: str, project: str, run_id: str, fields: RunFields, username: str) -> ClientRun:
         """Apply an ``UpsertBucket`` from the run's process: open a session, or store what changed."""
-        key = (entity, project, run_id)
-        with self._lock:
-            current = self._runs.get(key)
-            fresh = current is None or current.done or key in self._resuming
-            self._resuming.discard(key)
-            if fresh:
-                self._forget_ended()
-                current = self._open(entity, project, run_id, fields, username)
-                self._runs[key] = current
-        assert current is not None
-        if not fresh:
-            with current.lock:
-                self._ingest(current, self._changes(current, fields))
-        return current
-
-    def current(self, entity: str, project: str, run_id: str, username: str) -> ClientRun:
-        """The run's open session; a request for a run with none (the server restarted) opens a resumed one."""
-        key = (entity, project, run_id)
-        with self._lock:
-            found = self._runs.get(key)
-            if found is None or found.done:
-                found = self._open(entity, project, run_id, RunFields(), username, recovering=True)
-                self._runs[key] = found
-            return found
+        key = _key(entity, project, run_id)
+        with self._lock(key):
+            for _ in range(_ATTEMPTS):
+                loaded = self._load(key)
+                resuming = self.store.server_state.get(_RESUME_KIND, key) is not None
+                try:
+                    if loaded is None or loaded.run.done or resuming:
+                        self.store.server_state.purge(KIND)
+                        run = self._open(entity, project, run_id, fields, username, loaded)
+                        if resuming:
+                            self.store.server_state.delete(_RESUME_KIND, key)
+                        return run
+                    self._write(loaded, self._changes(loaded.run, fields))
+                    return loaded.run
+                except StaleDocError:
+                    continue
+        raise _busy(key)
 
     def forget(self, entity: str, project: str, run_id: str) -> None:
         """Drop the run's session (the run was deleted): a client still writing it starts it anew."""
-        with self._lock:
-            self._runs.pop((entity, project, run_id), None)
-            self._resuming.discard((entity, project, run_id))
-
-    def _forget_ended(self) -> None:
-        """Drop runs whose client completed a while ago (kept a little for files uploaded at the very end)."""
-        cutoff = time.monotonic() - _KEEP_ENDED_S
-        for key in [k for k, run in self._runs.items() if run.done and run.ended_at < cutoff]:
-            del self._runs[key]
+        forget_client_run(self.store, entity, project, run_id)
 
     def _open(
-        self, entity: str, project: str, run_id: str, fields: RunFields, username: str, recovering: bool = False
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        fields: RunFields,
+        username: str,
+        previous: _Loaded | None,
+        recovering: bool = False,
     ) -> ClientRun:
+        """Start a new session of the run, replacing ``previous`` (the document read); StaleDocError: none."""
         now = time.time()
         resume = self.store.resume_state(entity, project, run_id)
         wrapped = fields.config or {}
@@ -219,9 +278,10 @@ class Sessions:
         records: list[Record] = [[1, KIND_START, start]]
         run.seq = 1
         records += self._environment_records(run, internal, fields, seq=2)
-        with run.lock:
-            self.store.ingest(records)
-            run.seq = records[-1][0]
+        run.seq = records[-1][0]
+        doc = Doc(KIND, _key(entity, project, run_id), version=previous.doc.version if previous else 0)
+        _Loaded(run, doc).changed()
+        self.store.ingest(records, save=doc)
         if recovering:
             log.info("wandb run %s/%s/%s: continuing in a new session", entity, project, run_id)
         return run
@@ -272,36 +332,53 @@ class Sessions:
 
     # -- file_stream ---------------------------------------------------------------------------------------
 
-    def file_stream(self, run: ClientRun, body: dict[str, Any]) -> bool:
-        """Store one ``file_stream`` request of ``run``'s client. Returns whether the run was asked to stop."""
-        now = time.time()
+    def file_stream(self, entity: str, project: str, run_id: str, username: str, body: dict[str, Any]) -> bool:
+        """Store one ``file_stream`` request of the run's client. Returns whether the run was asked to stop.
+
+        A run with no open session (none yet, or the client completed it and writes again) gets a resumed one.
+        """
+        key = _key(entity, project, run_id)
         given = body.get("files")
         files: dict[str, Any] = given if isinstance(given, dict) else {}
-        with run.lock:
-            if run.done:
-                return False
-            records = self._stream_records(run, files, now)
-            complete = bool(body.get("complete"))
-            if complete:
-                records += self._console_records(run, {}, now, flush=True)
-            wrote = self._ingest(run, records)
-            summary = _summary_of(files.get(SUMMARY))
-            if summary is not None:
-                wrote = self._ingest(run, self._summary_records(run, summary)) or wrote
-            if body.get("preempting"):
-                self.store.mark_preempting(run.session, now)
-            stopped = self.store.stop_requested(run.session)
-            if complete:
-                code = body.get("exitcode")
-                code = code if isinstance(code, int) and not isinstance(code, bool) else 0
-                state = STATE_KILLED if stopped else (STATE_FINISHED if code == 0 else STATE_FAILED)
-                exit_body = {"exit_code": code, "state": state, "t": now, "runtime": run.runtime}
-                self._ingest(run, [[run.seq + 1, KIND_EXIT, exit_body]])
-                run.done = True
-                run.ended_at = time.monotonic()
-            elif not wrote:
-                self.store.heartbeat(run.session, now)  # the client's `{}` heartbeat, or offsets seen before
-            return stopped
+        with self._lock(key):
+            for _ in range(_ATTEMPTS):
+                loaded = self._load(key)
+                try:
+                    if loaded is None or loaded.run.done:
+                        self._open(entity, project, run_id, RunFields(), username, loaded, recovering=True)
+                        loaded = self._load(key)
+                        if loaded is None:
+                            continue
+                    return self._file_stream(loaded, files, body)
+                except StaleDocError:
+                    continue
+        raise _busy(key)
+
+    def _file_stream(self, loaded: _Loaded, files: dict[str, Any], body: dict[str, Any]) -> bool:
+        run = loaded.run
+        now = time.time()
+        records = self._stream_records(run, files, now)
+        complete = bool(body.get("complete"))
+        if complete:
+            records += self._console_records(run, {}, now, flush=True)
+        summary = _summary_of(files.get(SUMMARY))
+        if summary is not None:
+            records += self._summary_records(run, summary)
+        wrote = bool(records)
+        stopped = self.store.stop_requested(run.session)
+        if complete:
+            code = body.get("exitcode")
+            code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+            state = STATE_KILLED if stopped else (STATE_FINISHED if code == 0 else STATE_FAILED)
+            records.append([0, KIND_EXIT, {"exit_code": code, "state": state, "t": now, "runtime": run.runtime}])
+            run.done = True
+            run.ended_at = now
+        self._write(loaded, records)
+        if body.get("preempting"):
+            self.store.mark_preempting(run.session, now)
+        if not wrote and not complete:
+            self.store.heartbeat(run.session, now)  # the client's `{}` heartbeat, or offsets seen before
+        return stopped
 
     def _stream_records(self, run: ClientRun, files: dict[str, Any], now: float) -> list[Record]:
         records: list[Record] = []
@@ -386,31 +463,39 @@ class Sessions:
         """
         body: dict[str, Any] = {"name": name}
         body.update({"blob": blob[0], "size": blob[1]} if blob is not None else {"content": content})
-        with self._lock:
-            run = self._runs.get((entity, project, run_id))
-        if run is not None:
-            with run.lock:
-                if not run.done:
-                    self._ingest(run, [[0, KIND_FILE, body]])
-                    return
-        try:
-            self.store.put_file(entity, project, run_id, name, content, blob=blob)
-        except NotFoundError:
-            # No such run yet (a client that uploads before its UpsertBucket): the upload starts it.
-            run = self.current(entity, project, run_id, "")
-            with run.lock:
-                self._ingest(run, [[0, KIND_FILE, body]])
+        key = _key(entity, project, run_id)
+        with self._lock(key):
+            for _ in range(_ATTEMPTS):
+                loaded = self._load(key)
+                try:
+                    if loaded is not None and not loaded.run.done:
+                        self._write(loaded, [[0, KIND_FILE, body]])
+                        return
+                    try:
+                        self.store.put_file(entity, project, run_id, name, content, blob=blob)
+                        return
+                    except NotFoundError:
+                        # No such run yet (a client that uploads before its UpsertBucket): the upload starts it.
+                        self._open(entity, project, run_id, RunFields(), "", loaded, recovering=True)
+                        continue
+                except StaleDocError:
+                    continue
+        raise _busy(key)
 
-    # -- writing -------------------------------------------------------------------------------------------
 
-    def _ingest(self, run: ClientRun, records: list[Record]) -> bool:
-        """Number ``records`` after the session's last seq and ingest them; the seq moves only on success."""
-        if not records:
-            return False
-        numbered = [[run.seq + i, kind, body] for i, (_seq, kind, body) in enumerate(records, start=1)]
-        self.store.ingest(numbered, session=run.session)
-        run.seq = numbered[-1][0]
-        return True
+def forget_client_run(store: Store, entity: str, project: str, run_id: str) -> None:
+    """Drop what the store keeps of a wandb client writing the run (the run was deleted, by any route)."""
+    key = _key(entity, project, run_id)
+    store.server_state.delete(KIND, key)
+    store.server_state.delete(_RESUME_KIND, key)
+
+
+def _key(entity: str, project: str, run_id: str) -> str:
+    return json.dumps([entity, project, run_id])
+
+
+def _busy(key: str) -> StoreError:
+    return StoreError(f"wandb run {key}: too many concurrent writes, each changed it under the other; retry")
 
 
 def _lines(chunk: Any, first_new: int) -> list[tuple[int, str]]:

@@ -1,8 +1,8 @@
 """Capability URLs for run files: the client PUTs uploads and GETs downloads without credentials.
 
-A URL carries a token that names the run and the file, its expiry, and an HMAC over both with a secret the
-server draws at start. Nobody can guess or alter one, and it stops working after :data:`TTL_S` seconds (or
-when the server restarts).
+A URL carries a token that names the run and the file, its expiry, and an HMAC over both with a secret kept in
+the store (drawn by the first server that needed it), so a URL one replica handed out works at every other and
+after a restart. Nobody can guess or alter one, and it stops working after :data:`TTL_S` seconds.
 """
 
 from __future__ import annotations
