@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import sqlalchemy as sa
 from store_fakes import FakeSession
 
@@ -81,6 +82,7 @@ def test_keys_are_per_project_and_a_resumed_run_counts_once(store: Store, fake_s
     assert _listed(store, project="other") == (["momentum"], [])
 
 
+@pytest.mark.empty_store
 def test_migration_backfills_the_keys_of_existing_runs(store_url: str) -> None:
     engine = create_engine(normalize_url(store_url))
     try:

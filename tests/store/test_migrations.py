@@ -5,11 +5,14 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from runyard.store import Store
 from runyard.store.migrate import current_revision
 from runyard.store.schema import HEAD_REVISION, metadata
+
+pytestmark = pytest.mark.empty_store  # migrations from scratch
 
 
 def test_open_twice_is_idempotent(store_url: str) -> None:

@@ -375,6 +375,7 @@ def _fill_0001_store(conn: sa.Connection) -> None:
     )
 
 
+@pytest.mark.empty_store
 def test_upgrade_from_0001_keeps_the_data(store_url: str, fake_session: type[FakeSession]) -> None:
     from runyard.store.engine import WRITE_OPTION, create_engine, normalize_url
     from runyard.store.migrate import current_revision, upgrade
@@ -423,6 +424,7 @@ def test_upgrade_from_0001_keeps_the_data(store_url: str, fake_session: type[Fak
         store.close()
 
 
+@pytest.mark.empty_store
 def test_downgrade_to_0001_and_back(store_url: str, fake_session: type[FakeSession]) -> None:
     from alembic import command
     from alembic.config import Config

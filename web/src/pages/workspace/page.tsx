@@ -1,5 +1,5 @@
 // The project workspace: the runs sidebar (or the full runs table) beside the chart panels.
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, csrfHeaders, type Json, type ProjectKeys, type Run, type RunGroup } from "../../api";
 import { ChartPanels, type ChartLine, type ChartSettings } from "../../charts/panels";
 import { rotationColor } from "../../colors";
@@ -213,6 +213,9 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   };
 
   // --- the view in the URL: each change is a history entry (typing in the search box replaces its own) ---
+  // The URL is written in a layout effect, in the same task as the render: a plain effect waits for the next
+  // frame, and on a busy machine a Back could land first; the router's popstate listener then re-renders this
+  // page, which runs the pending effect, and the stale view overwrote the entry Back had just reached.
   const view = viewOf(settings);
   const viewKey = JSON.stringify(view);
   const urlFirst = useRef(true);
@@ -221,7 +224,11 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   const lastWasSearch = useRef(false);
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
-  useEffect(() => {
+  // Back/Forward count: a view rendered before the latest one is stale, and history's entry wins over it
+  const pops = useRef(0);
+  const renderedAtPop = pops.current;
+  useLayoutEffect(() => {
+    if (renderedAtPop !== pops.current) return;
     const query = viewToQuery(view, location.search);
     const searchChanged = lastSearch.current !== view.search;
     lastSearch.current = view.search;
@@ -237,10 +244,12 @@ function Workspace({ entity, project, boot: saved }: { entity: string; project: 
   }, [viewKey]);
   useEffect(() => {
     const onPop = () => {
+      pops.current++;
+      lastWasSearch.current = false;
       const v = viewFromQuery(location.search) ?? viewOf(saved.settings);
+      lastSearch.current = v.search;
       if (JSON.stringify(v) === JSON.stringify(viewOf(settingsRef.current))) return;
       fromHistory.current = true;
-      lastSearch.current = v.search;
       setSearchText(v.search);
       update(v);
     };
