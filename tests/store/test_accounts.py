@@ -23,6 +23,12 @@ def test_users_and_passwords(store: Store) -> None:
         store.accounts.create_user("bob", "short")
     with pytest.raises(UsageError, match="not allowed"):
         store.accounts.create_user("../x", "long enough")
+    for page in ("settings", "Login", "api"):  # their workspace URLs are the server's own pages
+        with pytest.raises(UsageError, match="taken by the server's own pages"):
+            store.accounts.create_user(page, "long enough")
+        with pytest.raises(UsageError, match="taken by the server's own pages"):
+            store.accounts.create_team(page, "ada")
+    assert store.accounts.find_or_create_sso_user("invite", external_id="https://idp sub-1").username == "invite2"
     assert store.accounts.roles("ada") == {"ada": "admin"}
     store.accounts.set_disabled("ada", True)
     assert store.accounts.verify_password("ada", "correct horse") is None

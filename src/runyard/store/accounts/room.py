@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from runyard.store.store import Store
 
 __all__ = [
+    "RESERVED_NAMES",
     "ROLES",
     "Accounts",
     "ApiKeyInfo",
@@ -45,6 +46,12 @@ SETUP_SETTING = "setup_token_hash"
 """The ``store_settings`` key of the first start's one-time setup token (its SHA-256)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+RESERVED_NAMES = frozenset(
+    {"api", "assets", "docs", "files", "graphql", "invite", "login", "settings", "setup", "static", "wandb"}
+)
+"""Names no user or team may take: the first part of the web app's and the server's own paths (an entity
+named ``settings`` would have a workspace URL the settings page answers)."""
 _T = TypeVar("_T")
 
 
@@ -55,6 +62,8 @@ def check_name(name: str, what: str = "user name") -> str:
             f"{what} {name!r} is not allowed: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter "
             "or digit"
         )
+    if name.lower() in RESERVED_NAMES:
+        raise UsageError(f"{what} {name!r} is taken by the server's own pages: choose another")
     return name
 
 
@@ -202,7 +211,7 @@ class Accounts:
             return _user(found)
         base = re.sub(r"[^A-Za-z0-9_.-]", "-", username).strip("-.") or "user"
         base = base[:60]
-        for n in range(100):
+        for n in range(1 if base.lower() in RESERVED_NAMES else 0, 100):
             candidate = base if n == 0 else f"{base}{n + 1}"
             try:
                 return self.create_user(candidate, None, external_id=external_id)
