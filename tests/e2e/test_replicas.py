@@ -20,12 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 from balancer import Balancer
-from remote_server import ServerProcess, clean_env
+from remote_server import ServerProcess, add_key, clean_env
 
 from runyard.store import Store
 
 ENTITY = getpass.getuser()  # the SDK's default entity, and the server's for a key without a login
 KEY = "f" * 40
+AUTH = {"Authorization": f"Bearer {KEY}"}  # the runs are private: REST reads and stops send the owner's key
 ROOT = Path(__file__).resolve().parents[2]
 WANDB_PYTHON = ROOT / ".wandb-clients" / "wandb-0.31.0" / "bin" / "python"
 
@@ -146,7 +147,7 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
 def replicas(pg_url: str, s3_bucket: str, tmp_path: Path) -> Iterator[Replicas]:
     """Two `runyard server` processes, each with its own folder, on one database whose blobs are the bucket's."""
     store = Store.open(pg_url, blobs=f"s3://{s3_bucket}/team")
-    store.create_api_key("tester", "tests", key=KEY)
+    add_key(store, KEY, ENTITY)
     a = ServerProcess(pg_url, tmp_path / "replica-a")
     b = ServerProcess(pg_url, tmp_path / "replica-b")
     try:
@@ -194,7 +195,7 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
 
 
 def last_step(url: str, run_id: str) -> int:
-    answer = httpx.get(f"{url}/api/v1/runs/{ENTITY}/p/{run_id}", timeout=10)
+    answer = httpx.get(f"{url}/api/v1/runs/{ENTITY}/p/{run_id}", headers=AUTH, timeout=10)
     return -1 if answer.status_code == 404 else int(answer.json()["last_step"] or -1)
 
 
@@ -207,9 +208,9 @@ def test_a_run_logged_through_one_replica_is_live_on_the_other_and_stopped_from_
         wait_for("the run on replica B", lambda: last_step(replicas.b.url, "live1") >= 0)
         seen = last_step(replicas.b.url, "live1")
         wait_for("new steps on replica B", lambda: last_step(replicas.b.url, "live1") > seen + 20)
-        run = httpx.get(f"{replicas.b.url}/api/v1/runs/{ENTITY}/p/live1", timeout=10).json()
+        run = httpx.get(f"{replicas.b.url}/api/v1/runs/{ENTITY}/p/live1", headers=AUTH, timeout=10).json()
         assert run["state"] == "running"
-        asked = httpx.post(f"{replicas.b.url}/api/v1/runs/{ENTITY}/p/live1/stop", timeout=10)
+        asked = httpx.post(f"{replicas.b.url}/api/v1/runs/{ENTITY}/p/live1/stop", headers=AUTH, timeout=10)
         assert asked.status_code == 202, asked.text
         _, err = proc.communicate(timeout=60)
     finally:
@@ -217,7 +218,7 @@ def test_a_run_logged_through_one_replica_is_live_on_the_other_and_stopped_from_
             proc.kill()
             proc.wait()
     assert "KeyboardInterrupt" in err, err  # the stop asked on B reached the trainer that talks to A
-    run = httpx.get(f"{replicas.a.url}/api/v1/runs/{ENTITY}/p/live1", timeout=10).json()
+    run = httpx.get(f"{replicas.a.url}/api/v1/runs/{ENTITY}/p/live1", headers=AUTH, timeout=10).json()
     assert (run["state"], run["exit_code"]) == ("killed", 255)
     steps, _ = replicas.store.series(ENTITY, "p", "live1", "loss")
     assert steps == list(range(run["last_step"] + 1))
@@ -241,6 +242,7 @@ def test_a_key_made_while_both_serve_works_on_both_at_once(replicas: Replicas) -
     for server in (replicas.a, replicas.b):
         known = httpx.get(f"{server.url}/api/v1/ingest/me", headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
         assert known.status_code == 200
+    replicas.store.accounts.create_user("second", None)
     fresh = replicas.store.create_api_key("second", "tests")
     for server in (replicas.a, replicas.b):
         me = httpx.get(f"{server.url}/api/v1/ingest/me", headers={"Authorization": f"Bearer {fresh}"}, timeout=10)
@@ -318,5 +320,7 @@ def test_the_wandb_client_with_every_request_to_the_next_replica_loses_and_dupli
     version = store.artifacts.version(ENTITY, "wb", "wbckpt")
     assert version is not None and [f.path for f in store.artifacts.files(version.id)] == ["weights.txt"]
     # Through the other replica's REST API too.
-    console = httpx.get(f"{replicas.b.url}/api/v1/runs/{ENTITY}/wb/wb1/console?limit=1000", timeout=10).json()
+    console = httpx.get(
+        f"{replicas.b.url}/api/v1/runs/{ENTITY}/wb/wb1/console?limit=1000", headers=AUTH, timeout=10
+    ).json()
     assert [x["text"] for x in console["lines"]] == lines

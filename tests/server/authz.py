@@ -88,7 +88,7 @@ def expected_status(rule: str, user: User, visibility: str) -> int:
         return 401 if user.anonymous else (200 if user is CALLERS["member"] else 404)
     if rule == "gone":  # the one-time setup of a server that has users already
         return 410
-    if rule == "no-such-invitation":
+    if rule in ("no-such-invitation", "no-such-provider"):
         return 404
     if rule == "read":
         return 200 if readable else 404

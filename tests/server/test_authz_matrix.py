@@ -251,6 +251,13 @@ ROUTES: dict[tuple[str, str], tuple[str, Maker]] = {
         "no-such-invitation",
         _fixed("/invites/" + "0" * 32 + "/accept", json={"username": "newbie", "password": PASSWORD}),
     ),
+    # Single sign-on: this server has no provider, so every provider name is unknown (a configured one is tested
+    # against a real OpenID Connect provider in tests/sso).
+    ("GET", "/auth/oidc/{provider}/login"): ("no-such-provider", _fixed("/auth/oidc/corp/login")),
+    ("GET", "/auth/oidc/{provider}/callback"): (
+        "no-such-provider",
+        _fixed("/auth/oidc/corp/callback", params={"code": "c", "state": "s"}),
+    ),
     # The ingest API: an API key is the credential (401 without one); writes need the member role.
     ("GET", "/ingest/me"): ("key-any", _fixed("/ingest/me")),
     ("GET", "/ingest/store"): ("key-any", _fixed("/ingest/store")),

@@ -310,9 +310,20 @@ def test_deleting_a_runs_row_cascades_to_all_its_data(store: Store, fake_session
     gap = len(s.records) + 1
     s.add("gap", {"first": gap, "last": gap, "start": 0, "end": 1})  # a record its run log lost to damage
     store.ingest(s.records)
-    # Workspaces (per project and user), API keys (per user), the store's settings, artifacts (which outlive
-    # the run that logged them: tests/artifacts) and sweeps (tests/sweeps) are not a run's data.
-    not_runs = ("api_keys", "workspaces", "store_settings")
+    # Workspaces (per project and user), API keys, accounts (users, memberships, sign-in sessions, invitations,
+    # failed sign-ins), the store's settings, a server's own state, artifacts (which outlive the run that logged
+    # them: tests/artifacts) and sweeps (tests/sweeps) are not a run's data.
+    not_runs = (
+        "api_keys",
+        "workspaces",
+        "store_settings",
+        "users",
+        "memberships",
+        "login_sessions",
+        "invitations",
+        "login_failures",
+        "server_state",
+    )
     assert all(
         n > 0
         for name, n in _counts(store).items()

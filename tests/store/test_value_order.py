@@ -114,15 +114,28 @@ def test_orders_follow_edits_and_deletes(store: Store) -> None:
     assert set(stored) <= set(pks)
 
 
+def _downgrade(engine: sa.Engine, target: str) -> None:
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import runyard.store.migrate as migrate
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrate.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, target)
+
+
 def test_migration_backfills_run_values(store_url: str) -> None:
     store = Store.open(store_url)
     try:
         _seed(store)
         with store.engine.begin() as conn:
             conn.execute(sa.delete(run_values))
-            conn.execute(sa.text("DROP TABLE run_values"))
-            conn.execute(sa.text("DROP TABLE project_keys"))
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
+        _downgrade(store.engine, "0009")
         upgrade(store.engine)
         _check_all(store)
     finally:

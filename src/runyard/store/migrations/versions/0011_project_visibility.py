@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("projects") as batch:
-        batch.drop_column("visibility")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch copy: copying a table on SQLite drops the old one,
+    # and dropping a table deletes through ON DELETE CASCADE every run (and its data) that points at it.
+    op.execute("ALTER TABLE projects DROP COLUMN visibility")

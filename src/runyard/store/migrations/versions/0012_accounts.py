@@ -88,8 +88,8 @@ def downgrade() -> None:
     op.drop_index("ix_memberships_username", table_name="memberships")
     op.drop_table("memberships")
     op.drop_table("users")
-    with op.batch_alter_table("api_keys") as batch:
-        batch.drop_column("revoked_at")
-        batch.drop_column("prefix")
-    with op.batch_alter_table("entities") as batch:
-        batch.drop_column("kind")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch copy: copying ``entities`` on SQLite drops the old
+    # table, which deletes every project and run through ON DELETE CASCADE.
+    op.execute("ALTER TABLE api_keys DROP COLUMN revoked_at")
+    op.execute("ALTER TABLE api_keys DROP COLUMN prefix")
+    op.execute("ALTER TABLE entities DROP COLUMN kind")
