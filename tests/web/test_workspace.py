@@ -350,6 +350,7 @@ def test_expand_into_the_table_with_columns(ws: dict[str, Any], page: Any) -> No
 
 def _plot_box(page: Any, key: str) -> dict[str, float]:
     over = panel(page, key).locator(".u-over")
+    expect(over).to_be_visible()  # drawn: a panel scrolled in is mounted, then drawn, a frame later
     box = over.bounding_box()
     assert box is not None
     return box
